@@ -1,0 +1,19 @@
+"""The ``callbridge`` command: one entry point for the local cloud, the service and their tools."""
+
+from __future__ import annotations
+
+import click
+
+from callbridge import __version__
+from callbridge.cli.demo import demo
+from callbridge.cli.emulator import emulator
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="callbridge")
+def main() -> None:
+    """Bring Microsoft Teams users into Azure Communication Services calls, on Azure or on the local cloud."""
+
+
+main.add_command(emulator)
+main.add_command(demo)

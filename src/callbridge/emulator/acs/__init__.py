@@ -1,0 +1,1 @@
+"""Emulated ACS Call Automation: call engine, REST routes, HMAC auth, signed callbacks."""

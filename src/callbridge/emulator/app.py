@@ -1,0 +1,63 @@
+"""The local cloud's one ASGI app: Call Automation, its signing keys, and the /emulator control API."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from callbridge.emulator.cloud import LocalCloud
+from callbridge.emulator.control import ControlApi
+
+CALLING_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def create_app(cloud: LocalCloud) -> Starlette:
+    """Routes for every listener; the same app serves HTTPS and HTTP."""
+
+    async def calling(request: Request) -> Response:
+        return await cloud.acs_api.handle(request)
+
+    async def jwks(request: Request) -> Response:
+        return JSONResponse(cloud.signing_key.jwks())
+
+    async def openid_configuration(request: Request) -> Response:
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(
+            {
+                "issuer": cloud.config.callback_issuer,
+                "jwks_uri": f"{base}/calling/keys",
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "token_endpoint_auth_methods_supported": [],
+                "response_types_supported": [],
+                "subject_types_supported": [],
+            }
+        )
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return JSONResponse(
+            {"error": {"code": "NotFound", "message": f"Nothing is served at {request.method} {request.url.path}."}},
+            status_code=404,
+        )
+
+    async def method_not_allowed(request: Request, exc: Exception) -> Response:
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "MethodNotAllowed",
+                    "message": f"{request.method} is not allowed on {request.url.path}.",
+                }
+            },
+            status_code=405,
+        )
+
+    return Starlette(
+        routes=[
+            Route("/calling/keys", jwks, methods=["GET"]),
+            Route("/calling/.well-known/acsopenidconfiguration", openid_configuration, methods=["GET"]),
+            Route("/calling/{rest:path}", calling, methods=CALLING_METHODS),
+            Mount("/emulator", routes=ControlApi(cloud).routes()),
+        ],
+        exception_handlers={404: not_found, 405: method_not_allowed},
+    )

@@ -1,0 +1,1 @@
+"""Emulated Event Grid: subscriptions, validation handshake, delivery with retries, dead letters."""

@@ -1,0 +1,1 @@
+"""Emulated Microsoft Teams tenant: users, admin rules, simulated Teams clients."""
