@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import socket
 import struct
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -13,33 +12,12 @@ import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from callbridge.emulator.clock import Clock, RealClock, VirtualClock
 from callbridge.emulator.eventgrid.delivery import EventGrid, RetryPolicy
 from callbridge.emulator.journal import Journal
-from tests.eventgrid.support import FAST_POLICY, TOPIC, VALIDATION_BASE_URL, Receiver, Rig, eventually
-
-
-class WebhookServer:
-    """One uvicorn server for the package; each test's receiver answers on its own path."""
-
-    def __init__(self) -> None:
-        self.base_url = ""
-        self.receivers: dict[str, Receiver] = {}
-        self._numbers = itertools.count(1)
-
-    def new_receiver(self) -> Receiver:
-        path = f"/hooks/{next(self._numbers)}"
-        receiver = Receiver(url=f"{self.base_url}{path}")
-        self.receivers[path] = receiver
-        return receiver
-
-    async def dispatch(self, request: Request) -> Response:
-        receiver = self.receivers.get(request.url.path)
-        return Response(status_code=404) if receiver is None else await receiver.handle(request)
+from tests.eventgrid.support import FAST_POLICY, TOPIC, VALIDATION_BASE_URL, Receiver, Rig, WebhookServer, eventually
 
 
 @pytest.fixture(scope="session")

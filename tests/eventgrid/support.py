@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections import deque
 from collections.abc import Callable
@@ -88,6 +89,25 @@ class Receiver:
         if self.validation == "accepted":
             return JSONResponse({"validationResponse": code}, status_code=202)
         return Response(status_code=200)
+
+
+class WebhookServer:
+    """One uvicorn server for the package; each test's receiver answers on its own path."""
+
+    def __init__(self) -> None:
+        self.base_url = ""
+        self.receivers: dict[str, Receiver] = {}
+        self._numbers = itertools.count(1)
+
+    def new_receiver(self) -> Receiver:
+        path = f"/hooks/{next(self._numbers)}"
+        receiver = Receiver(url=f"{self.base_url}{path}")
+        self.receivers[path] = receiver
+        return receiver
+
+    async def dispatch(self, request: Request) -> Response:
+        receiver = self.receivers.get(request.url.path)
+        return Response(status_code=404) if receiver is None else await receiver.handle(request)
 
 
 @dataclass

@@ -13,12 +13,12 @@ from azure.eventgrid import EventGridEvent
 from callbridge.emulator.clock import VirtualClock
 from callbridge.emulator.eventgrid.delivery import RetryPolicy
 from callbridge.emulator.journal import CallIds, Lane
-from tests.eventgrid.conftest import WebhookServer
 from tests.eventgrid.support import (
     INCOMING_CALL,
     TOPIC,
     Receiver,
     Rig,
+    WebhookServer,
     advance_when_waiting,
     delivery_tasks,
     eventually,

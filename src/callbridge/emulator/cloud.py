@@ -176,8 +176,6 @@ class LocalCloud:
         """Forget calls, journal, tenant, numbers, subscriptions and rules; re-apply the seed. Keys stay."""
         self.callbacks.reset()
         self.eventgrid.reset()
-        for subscription in list(self.eventgrid.subscriptions):
-            self.eventgrid.unsubscribe(subscription)
         self.journal.clear()
         self.resource.phone_numbers.clear()
         self.tenant.users.clear()
@@ -187,7 +185,8 @@ class LocalCloud:
         self.save()
 
     async def aclose(self) -> None:
-        """Finish in-flight deliveries and release the HTTP client."""
+        """Cancel in-flight deliveries, wait for them to wind down, and release the HTTP client."""
         self.callbacks.reset()
         self.eventgrid.reset()
+        await self.eventgrid.drain()
         await self.http.aclose()
