@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 import ssl
 import stat
@@ -15,8 +14,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from callbridge.emulator import certs
-from callbridge.emulator.certs import CertificatePaths, ensure_certificates, write_atomically
+from callbridge.emulator.certs import CertificatePaths, ensure_certificates
 from callbridge.emulator.clock import VirtualClock
 
 
@@ -169,17 +167,3 @@ def test_server_key_from_another_pair_is_replaced(tmp_path: Path) -> None:
     paths.server_key.write_bytes(other.server_key.read_bytes())
     ensure_certificates(tmp_path)
     assert tls_greeting(paths, "localhost") == b"hello"
-
-
-def test_interrupted_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "server.pem"
-    target.write_bytes(b"old")
-
-    def crash(descriptor: int) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr(certs.os, "fsync", crash)
-    with pytest.raises(OSError, match="disk full"):
-        write_atomically(target, b"new" * 1000, 0o644)
-    assert target.read_bytes() == b"old"
-    assert os.listdir(tmp_path) == ["server.pem"]

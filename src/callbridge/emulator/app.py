@@ -8,7 +8,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from callbridge.emulator.cloud import LocalCloud
-from callbridge.emulator.control import ControlApi
+from callbridge.emulator.control import control_routes
+from callbridge.emulator.entra.routes import entra_routes
+from callbridge.emulator.graph.routes import graph_routes
 
 CALLING_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -57,7 +59,9 @@ def create_app(cloud: LocalCloud) -> Starlette:
             Route("/calling/keys", jwks, methods=["GET"]),
             Route("/calling/.well-known/acsopenidconfiguration", openid_configuration, methods=["GET"]),
             Route("/calling/{rest:path}", calling, methods=CALLING_METHODS),
-            Mount("/emulator", routes=ControlApi(cloud).routes()),
+            Mount("/emulator", routes=control_routes(cloud)),
+            Mount("/v1.0", routes=graph_routes(cloud)),
+            *entra_routes(cloud),
         ],
         exception_handlers={404: not_found, 405: method_not_allowed},
     )

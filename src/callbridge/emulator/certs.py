@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-import os
 import secrets
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from callbridge.emulator.clock import Clock, RealClock
+from callbridge.emulator.persistence import atomic_write
 
 CA_NAME = "callbridge local CA"
 SERVER_NAME = "callbridge emulator"
@@ -66,21 +65,6 @@ def ensure_certificates(
     return paths
 
 
-def write_atomically(path: Path, data: bytes, mode: int) -> None:
-    """Replace ``path`` with ``data`` so that readers see either the old or the new file, never a partial one."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(descriptor, mode)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _host_name(host: str) -> _HostName:
     try:
         return ipaddress.ip_address(host)
@@ -104,8 +88,8 @@ def _write_pair(cert_path: Path, key_path: Path, pair: tuple[x509.Certificate, e
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    write_atomically(key_path, key_pem, 0o600)
-    write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    atomic_write(key_path, key_pem, 0o600)
+    atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
 
 
 def _fresh(cert: x509.Certificate, now: datetime) -> bool:

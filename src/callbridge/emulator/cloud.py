@@ -21,6 +21,7 @@ from callbridge.emulator.certs import CertificatePaths, ensure_certificates
 from callbridge.emulator.clock import Clock, RealClock, VirtualClock
 from callbridge.emulator.config import EmulatorConfig
 from callbridge.emulator.endpoints import Endpoints
+from callbridge.emulator.entra.tokens import TokenService
 from callbridge.emulator.eventgrid.delivery import EventGrid
 from callbridge.emulator.journal import Journal
 from callbridge.emulator.keys import SigningKey
@@ -64,6 +65,7 @@ class LocalCloud:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.certificates: CertificatePaths = ensure_certificates(config.data_dir / "tls")
         self.signing_key = SigningKey.load_or_create(config.data_dir / "callback-signing-key.pem")
+        self.entra_key = SigningKey.load_or_create(config.data_dir / "entra-signing-key.pem")
         self.state_file = StateFile(config.data_dir / "state.json")
         self.clock: Clock = VirtualClock() if config.clock == "virtual" else RealClock()
         self.journal = Journal(self.clock)
@@ -74,7 +76,10 @@ class LocalCloud:
         self.timings = timings
         saved = self.state_file.load()
         self.resource = AcsResource.from_json(saved["resource"]) if saved else AcsResource.create()
-        self.tenant = TeamsTenant()
+        self.tenant = TeamsTenant(self.clock.time)
+        if saved:
+            self.tenant.tenant_id = saved.get("tenant", {}).get("tenantId", self.tenant.tenant_id)
+        self.tokens = TokenService(self.clock, self.entra_key, self.tenant.tenant_id)
         self.http = httpx.AsyncClient(verify=self._outbound_tls(), follow_redirects=False)
         self.eventgrid = EventGrid(
             self.clock,
@@ -157,7 +162,7 @@ class LocalCloud:
             seed_demo(self)
 
     def _restore(self, saved: dict[str, Any]) -> None:
-        self.tenant.load(saved.get("tenant", {}))
+        self.tenant.load(saved.get("tenant", {}), self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
         self.eventgrid.load(saved.get("eventGrid", []))
         self.endpoints.load_rules(saved.get("endpointRules", []))
 
@@ -178,8 +183,7 @@ class LocalCloud:
         self.eventgrid.reset()
         self.journal.clear()
         self.resource.phone_numbers.clear()
-        self.tenant.users.clear()
-        self.tenant.load({"tenantId": self.tenant.tenant_id, "domain": self.tenant.domain})
+        self.tenant = TeamsTenant(self.clock.time, self.tenant.tenant_id, self.tenant.domain)
         self._build_call_services()
         self._seed()
         self.save()

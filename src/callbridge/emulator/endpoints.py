@@ -15,7 +15,7 @@ from callbridge.emulator.clock import Clock, Timer
 from callbridge.emulator.pstn import PhoneNetwork
 from callbridge.emulator.teams.clients import TeamsClients
 from callbridge.emulator.teams.tenant import TeamsTenant
-from callbridge.identifiers import CommunicationUser, Identifier, PhoneNumber, TeamsUser
+from callbridge.identifiers import CommunicationUser, Identifier, PhoneNumber, TeamsApp, TeamsUser
 
 
 class RuleError(ValueError):
@@ -87,7 +87,7 @@ class Endpoints:
 
     def ring(self, invitation: Invitation) -> None:
         target = invitation.target
-        if isinstance(target, TeamsUser):
+        if isinstance(target, TeamsUser | TeamsApp):
             self.teams.ring(invitation)
             return
         if isinstance(target, PhoneNumber) and self.resource.owns(target):
@@ -141,6 +141,10 @@ class Endpoints:
             user = self.tenant.user(identifier.user_id)
             if user is not None:
                 return user.display_name
+        if isinstance(identifier, TeamsApp):
+            account = self.tenant.resource_account(identifier.app_id)
+            if account is not None:
+                return account.display_name
         if isinstance(identifier, PhoneNumber):
             return identifier.value
         return identifier.raw_id

@@ -13,7 +13,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from callbridge.emulator.certs import write_atomically
+from callbridge.emulator.persistence import atomic_write
 
 ALGORITHM = "RS256"
 KEY_SIZE = 2048
@@ -38,7 +38,7 @@ class SigningKey:
         except FileNotFoundError:
             private_key = rsa.generate_private_key(public_exponent=PUBLIC_EXPONENT, key_size=KEY_SIZE)
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            write_atomically(path, _pem(private_key), 0o600)
+            atomic_write(path, _pem(private_key), 0o600)
             return cls(private_key)
         try:
             loaded = serialization.load_pem_private_key(pem, password=None)
@@ -47,6 +47,11 @@ class SigningKey:
         if not isinstance(loaded, rsa.RSAPrivateKey):
             raise ValueError(f"{path} holds a non-RSA key; delete it to create a new RS256 key")
         return cls(loaded)
+
+    @property
+    def public_key(self) -> rsa.RSAPublicKey:
+        """The public half, for verifying what this key signed."""
+        return self._private_key.public_key()
 
     @property
     def kid(self) -> str:

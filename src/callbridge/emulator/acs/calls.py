@@ -83,6 +83,7 @@ class ServerCall:
     participants: dict[str, Participant] = field(default_factory=dict)
     connections: dict[str, CallConnection] = field(default_factory=dict)
     invitations: dict[str, Invitation] = field(default_factory=dict)
+    offers: list[IncomingCallOffer] = field(default_factory=list)
     group_call_id: str | None = None
     ended: bool = False
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -151,6 +152,7 @@ class Invitation:
     operation_callback_uri: str | None = None
     transferee: Identifier | None = None
     answering: CallConnection | None = None
+    offer: IncomingCallOffer | None = None
     state: InvitationState = InvitationState.RINGING
     started_at: float = 0.0
     timers: list[Timer] = field(default_factory=list)

@@ -162,6 +162,9 @@ class CallEngine:
             custom_context=custom_context,
         )
         self.offers[context] = offer
+        call.offers.append(offer)
+        if invitation is not None:
+            invitation.offer = offer
         offer.timer = self.clock.call_later(self.timings.incoming_call_window, lambda: self._offer_expired(offer))
         data: dict[str, Any] = {
             "to": to_model(to),
@@ -186,7 +189,7 @@ class CallEngine:
         if offer.settled:
             return
         offer.expired = True
-        offer.settled = True
+        self._retire_offer(offer)
         if offer.invitation is not None:
             self.invitation_failed(offer.invitation.invitation_id, results.NO_ANSWER)
         elif not offer.call.connections:
@@ -198,12 +201,21 @@ class CallEngine:
             raise errors.invalid_body("incomingCallContext is not a context this resource issued.")
         if offer.expired:
             raise errors.not_answered_in_time()
-        if offer.settled or offer.call.ended:
+        if offer.call.ended:
+            raise errors.AcsError(400, "8528", "The call has already ended: the caller hung up before it was answered.")
+        if offer.settled:
             raise errors.wrong_state("the incoming call has already been answered, rejected or redirected.")
+        self._retire_offer(offer)
+        return offer
+
+    def _retire_offer(self, offer: IncomingCallOffer) -> None:
+        """No one may answer the offer any more; keep it a while so late answers get a precise error."""
+        if offer.settled:
+            return
         offer.settled = True
         if offer.timer is not None:
             offer.timer.cancel()
-        return offer
+        self.clock.call_later(self.timings.tombstone_seconds, lambda: self.offers.pop(offer.context, None))
 
     def answer(
         self,
@@ -744,12 +756,8 @@ class CallEngine:
     def _settle(self, invitation: Invitation, state: InvitationState) -> None:
         invitation.state = state
         invitation.stop_timers()
-        for context, offer in list(self.offers.items()):
-            if offer.invitation is invitation:
-                offer.settled = True
-                if offer.timer is not None:
-                    offer.timer.cancel()
-                del self.offers[context]
+        if invitation.offer is not None:
+            self._retire_offer(invitation.offer)
         self.endpoints.stop_ringing(invitation)
 
     def _complete_transfer(self, invitation: Invitation, joining: CallConnection | None) -> None:
@@ -871,11 +879,8 @@ class CallEngine:
             self._group_calls.pop(call.group_call_id, None)
         for invitation_id in list(call.invitations):
             self.invitations.pop(invitation_id, None)
-        for context, offer in list(self.offers.items()):
-            if offer.call is call:
-                if offer.timer is not None:
-                    offer.timer.cancel()
-                del self.offers[context]
+        for offer in call.offers:
+            self._retire_offer(offer)
         self.journal.record(EntryKind.CALL, Lane.ACS, Lane.ACS, f"call ended ({result.label})", call.ids)
         self.endpoints.call_changed(call)
 

@@ -10,8 +10,9 @@ from callbridge.emulator.acs.calls import Invitation, ServerCall
 from callbridge.emulator.acs.results import Result
 from callbridge.emulator.clock import Clock, Timer
 from callbridge.emulator.journal import CallIds, EntryKind, Journal, Lane
+from callbridge.emulator.teams.presence import Presence, effective_presence
 from callbridge.emulator.teams.tenant import AnswerAction, TeamsTenant, TenantUser
-from callbridge.identifiers import Identifier, TeamsUser, to_model
+from callbridge.identifiers import Identifier, TeamsApp, TeamsUser, to_model
 
 
 class ClientError(LookupError):
@@ -88,11 +89,16 @@ class TeamsClients:
         return self.clients.setdefault(user.id, TeamsClient(user.id))
 
     def ring(self, invitation: Invitation) -> None:
-        """Ring a Teams user, unless an admin rule, their client or their answer says otherwise."""
+        """Ring a Teams user (or a resource account by app id), unless an admin rule, their client or their
+        answer says otherwise."""
         target = invitation.target
-        assert isinstance(target, TeamsUser)
-        user = self.tenant.user(target.user_id)
-        blocked = self._why_unreachable(user)
+        if isinstance(target, TeamsApp):
+            user = self.tenant.resource_account(target.app_id)
+            blocked = self._why_unreachable(user, as_resource_account=True)
+        else:
+            assert isinstance(target, TeamsUser)
+            user = self.tenant.user(target.user_id)
+            blocked = self._why_unreachable(user)
         if blocked is not None:
             self._fail_later(invitation, blocked, self.gate_delay)
             return
@@ -111,13 +117,17 @@ class TeamsClients:
         self._record(user, f"toast: {toast.source_display_name or toast.caller_name} is calling", invitation)
         toast.timer = self._schedule_answer(user, invitation)
 
-    def _why_unreachable(self, user: TenantUser | None) -> Result | None:
-        if user is None:
+    def _why_unreachable(self, user: TenantUser | None, as_resource_account: bool = False) -> Result | None:
+        """The result an invitation fails with before anything rings, or None."""
+        if user is None or user.is_resource_account != as_resource_account:
             return results.OFFLINE
+        if as_resource_account:
+            federation = self.tenant.federation
+            return None if federation.allows(self.resource_id) else results.NOT_FEDERATED
         blocked = self.tenant.gate(user, self.resource_id)
         if blocked is not None:
             return blocked
-        if not user.online:
+        if not user.online or not user.account_enabled:
             return results.OFFLINE
         client = self.clients.get(user.id)
         if client is not None and client.active_call is not None:
@@ -141,22 +151,26 @@ class TeamsClients:
 
     def stop_ringing(self, invitation: Invitation) -> None:
         """The invitation is over: take the toast down."""
-        target = invitation.target
-        if not isinstance(target, TeamsUser):
-            return
-        client = self.clients.get(target.user_id.lower())
+        user = self._user_of(invitation.target)
+        client = self.clients.get(user.id) if user is not None else None
         if client is None:
             return
         toast = client.toasts.pop(invitation.invitation_id, None)
         if toast is not None and toast.timer is not None:
             toast.timer.cancel()
 
+    def _user_of(self, identifier: Identifier) -> TenantUser | None:
+        if isinstance(identifier, TeamsUser):
+            return self.tenant.user(identifier.user_id)
+        if isinstance(identifier, TeamsApp):
+            return self.tenant.resource_account(identifier.app_id)
+        return None
+
     def call_changed(self, call: ServerCall) -> None:
         """Keep each client's active call in step with the rosters."""
-        present = {p.identifier.user_id.lower() for p in call.humans() if isinstance(p.identifier, TeamsUser)}
+        present = {user.id for p in call.humans() if (user := self._user_of(p.identifier)) is not None}
         for user_id in present:
-            if user_id in self.tenant.users:
-                self.client(user_id).active_call = call
+            self.client(user_id).active_call = call
         for client in self.clients.values():
             if client.active_call is call and (call.ended or client.user_id not in present):
                 client.active_call = None
@@ -184,7 +198,11 @@ class TeamsClients:
         if call is None:
             raise ClientError(f"{self._user_name(client.user_id)} is not in a call")
         self._record_action(client.user_id, "leaves the call", call)
-        self._engine().participant_left(call.server_call_id, TeamsUser(client.user_id))
+        user = self.tenant.users[client.user_id]
+        identity: Identifier = (
+            TeamsApp(user.resource_account_app_id) if user.resource_account_app_id else TeamsUser(user.id)
+        )
+        self._engine().participant_left(call.server_call_id, identity)
         return call
 
     def _accept(self, user_id: str, invitation_id: str) -> None:
@@ -207,6 +225,12 @@ class TeamsClients:
 
     # ------------------------------------------------------------------ views
 
+    def presence(self, user: TenantUser) -> Presence:
+        """The user's presence as Graph reports it: Busy/InACall while in a call, back to theirs after."""
+        client = self.clients.get(user.id)
+        in_call = client is not None and client.active_call is not None
+        return effective_presence(user.presence, user.online and user.account_enabled, in_call)
+
     def view(self, user_id: str) -> dict[str, Any]:
         """What the user's client shows: toasts and the roster of their call, without Call Automation apps."""
         client = self.client(user_id)
@@ -225,6 +249,7 @@ class TeamsClients:
             "userId": user.id,
             "displayName": user.display_name,
             "online": user.online,
+            "presence": self.presence(user).as_json(),
             "incomingCalls": [t.as_json() for t in client.toasts.values()],
             "activeCall": active,
         }

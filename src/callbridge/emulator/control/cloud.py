@@ -1,9 +1,7 @@
-"""The ``/emulator`` control API: a public, documented contract that tests, the CLI and the UI use."""
+"""Control API for the ACS side: info, reset, numbers, Event Grid, phones, endpoint rules, calls, journal, clock."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -13,65 +11,15 @@ from starlette.routing import BaseRoute, Route
 from callbridge.emulator.acs.calls import ServerCall
 from callbridge.emulator.clock import VirtualClock
 from callbridge.emulator.cloud import LocalCloud
-from callbridge.emulator.endpoints import RuleError
-from callbridge.emulator.eventgrid.delivery import HandshakeFailed
+from callbridge.emulator.control.base import ControlError, guarded, read_json
 from callbridge.emulator.journal import CallIds
-from callbridge.emulator.pstn import PhoneError, check_number
-from callbridge.emulator.teams.clients import ClientError
-from callbridge.emulator.teams.tenant import AcsFederation, AnswerBehaviour, TenantError, TenantUser
+from callbridge.emulator.pstn import check_number
+from callbridge.emulator.seed import DEMO_APP_CLIENT_ID
 from callbridge.identifiers import PhoneNumber, TeamsUser, to_model
 
 
-class ControlError(Exception):
-    """A control request refused with a status, a code and a message saying what to change."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
-
-
-def guarded(handler: Endpoint) -> Endpoint:
-    """Turn the domain's errors into JSON error bodies; the server keeps serving whatever the input."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ControlError as exc:
-            return _error(exc.status, exc.code, exc.message)
-        except (TenantError, PhoneError, RuleError, ValueError) as exc:
-            return _error(400, "BadRequest", str(exc))
-        except ClientError as exc:
-            return _error(409, "Conflict", str(exc))
-        except HandshakeFailed as exc:
-            return _error(400, "SubscriptionValidationFailed", f"The endpoint failed the validation handshake: {exc}")
-
-    return endpoint
-
-
-async def _json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ControlError(400, "InvalidJson", f"The body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise ControlError(400, "InvalidJson", "The body must be a JSON object.")
-    return body
-
-
-class ControlApi:
-    """Handlers over one LocalCloud."""
+class CloudControl:
+    """Handlers for the cloud as a whole and its ACS resource."""
 
     def __init__(self, cloud: LocalCloud) -> None:
         self.cloud = cloud
@@ -88,11 +36,6 @@ class ControlApi:
             Route("/eventgrid/validate", g(self.validate), methods=["GET"]),
             Route("/pstn/calls", g(self.pstn_calls), methods=["GET", "POST"]),
             Route("/pstn/calls/{rest:path}", g(self.pstn_action), methods=["POST"]),
-            Route("/teams/users", g(self.teams_users), methods=["GET", "POST"]),
-            Route("/teams/users/{user_id}", g(self.teams_user), methods=["GET", "PATCH"]),
-            Route("/teams/users/{user_id}/client", g(self.client_view), methods=["GET"]),
-            Route("/teams/users/{user_id}/client:{action}", g(self.client_action), methods=["POST"]),
-            Route("/teams/acs-federation", g(self.federation), methods=["GET", "PUT"]),
             Route("/endpoints/rules", g(self.rules), methods=["GET", "PUT"]),
             Route("/media/recognize-results", g(self.recognize_results), methods=["POST"]),
             Route("/calls", g(self.calls), methods=["GET"]),
@@ -118,11 +61,24 @@ class ControlApi:
                 "openIdConfiguration": cloud.urls.https + "/calling/.well-known/acsopenidconfiguration",
             },
             "eventGrid": {"topic": cloud.topic},
+            "graph": self._graph_info(),
             "caCertificatePath": str(cloud.certificates.ca_cert.resolve()),
             "urls": {"https": cloud.urls.https, "http": cloud.urls.http},
             "dataDir": str(cloud.config.data_dir.resolve()),
             "clock": cloud.config.clock,
             "profile": cloud.config.profile,
+        }
+
+    def _graph_info(self) -> dict[str, Any]:
+        cloud = self.cloud
+        demo = cloud.tenant.apps.get(DEMO_APP_CLIENT_ID)
+        return {
+            "baseUrl": cloud.urls.https + "/v1.0",
+            "httpBaseUrl": cloud.urls.http + "/v1.0",
+            "tenantId": cloud.tenant.tenant_id,
+            "domain": cloud.tenant.domain,
+            "authority": cloud.urls.https,
+            "demoApp": {"clientId": demo.client_id, "clientSecret": demo.secrets[0]} if demo else None,
         }
 
     async def info(self, request: Request) -> Response:
@@ -135,7 +91,7 @@ class ControlApi:
     async def phone_numbers(self, request: Request) -> Response:
         numbers = self.cloud.resource.phone_numbers
         if request.method == "POST":
-            number = check_number((await _json(request)).get("phoneNumber"), "phoneNumber")
+            number = check_number((await read_json(request)).get("phoneNumber"), "phoneNumber")
             if number in numbers:
                 raise ControlError(409, "Conflict", f"{number} already belongs to the resource.")
             numbers.append(number)
@@ -149,7 +105,7 @@ class ControlApi:
         eventgrid = self.cloud.eventgrid
         if request.method == "GET":
             return JSONResponse({"value": [s.to_json() for s in eventgrid.subscriptions.values()]})
-        body = await _json(request)
+        body = await read_json(request)
         name, endpoint = body.get("name"), body.get("endpoint")
         if not isinstance(name, str) or not isinstance(endpoint, str):
             raise ControlError(400, "BadRequest", "name and endpoint are required strings.")
@@ -185,7 +141,7 @@ class ControlApi:
         phones = self.cloud.phones
         if request.method == "GET":
             return JSONResponse({"value": [c.as_json() for c in phones.all_calls()]})
-        body = await _json(request)
+        body = await read_json(request)
         record = phones.dial(body.get("from"), body.get("to"), str(body.get("displayName") or ""))  # type: ignore[arg-type]
         return JSONResponse(
             {"serverCallId": record.server_call_id, "correlationId": record.correlation_id}, status_code=201
@@ -194,7 +150,7 @@ class ControlApi:
     async def pstn_action(self, request: Request) -> Response:
         rest: str = request.path_params["rest"]
         server_call_id, _, action = rest.rpartition(":")
-        body = await _json(request)
+        body = await read_json(request)
         phone = body.get("phone")
         if action == "hangUp":
             record = self.cloud.phones.hang_up(server_call_id, phone)
@@ -218,76 +174,17 @@ class ControlApi:
             self.cloud.media.tones_pressed(connection, participant, tones) for connection in call.connections.values()
         )
 
-    # ------------------------------------------------------------------ Teams
-
-    async def teams_users(self, request: Request) -> Response:
-        tenant = self.cloud.tenant
-        if request.method == "GET":
-            return JSONResponse({"value": [u.as_json() for u in tenant.users.values()]})
-        user = tenant.add_user(TenantUser.from_json(await _json(request), tenant.domain))
-        self.cloud.save()
-        return JSONResponse(user.as_json(), status_code=201)
-
-    async def teams_user(self, request: Request) -> Response:
-        user = self._user(request)
-        if request.method == "PATCH":
-            body = await _json(request)
-            if "online" in body:
-                if not isinstance(body["online"], bool):
-                    raise ControlError(400, "BadRequest", "online must be true or false.")
-                user.online = body["online"]
-            if "answer" in body:
-                user.answer = AnswerBehaviour.from_json(body["answer"])
-            if "displayName" in body:
-                if not isinstance(body["displayName"], str) or not body["displayName"].strip():
-                    raise ControlError(400, "BadRequest", "displayName must be a non-empty string.")
-                user.display_name = body["displayName"].strip()
-            self.cloud.save()
-        return JSONResponse(user.as_json())
-
-    def _user(self, request: Request) -> TenantUser:
-        user_id = request.path_params["user_id"]
-        user = self.cloud.tenant.user(user_id)
-        if user is None:
-            raise ControlError(404, "NotFound", f"No Teams user {user_id!r} in the tenant.")
-        return user
-
-    async def client_view(self, request: Request) -> Response:
-        return JSONResponse(self.cloud.teams.view(self._user(request).id))
-
-    async def client_action(self, request: Request) -> Response:
-        user = self._user(request)
-        action = request.path_params["action"]
-        invitation_id = (await _json(request)).get("invitationId")
-        teams = self.cloud.teams
-        if action == "accept":
-            teams.accept(user.id, invitation_id)
-        elif action == "decline":
-            teams.decline(user.id, invitation_id)
-        elif action == "hangUp":
-            teams.hang_up(user.id)
-        else:
-            raise ControlError(404, "NotFound", f"Unknown client action {action!r}; use :accept, :decline or :hangUp.")
-        return JSONResponse(teams.view(user.id))
-
-    async def federation(self, request: Request) -> Response:
-        tenant = self.cloud.tenant
-        if request.method == "PUT":
-            tenant.federation = AcsFederation.from_json(await _json(request))
-            self.cloud.save()
-        return JSONResponse(tenant.federation.as_json())
-
     # ------------------------------------------------------------------ endpoints and media
 
     async def rules(self, request: Request) -> Response:
         endpoints = self.cloud.endpoints
         if request.method == "PUT":
-            endpoints.load_rules((await _json(request)).get("rules"))
+            endpoints.load_rules((await read_json(request)).get("rules"))
             self.cloud.save()
         return JSONResponse({"rules": endpoints.dump_rules()})
 
     async def recognize_results(self, request: Request) -> Response:
-        body = await _json(request)
+        body = await read_json(request)
         result = body.get("result")
         if not isinstance(result, dict) or result.get("recognitionType") not in ("dtmf", "speech", "choices"):
             raise ControlError(
@@ -325,7 +222,7 @@ class ControlApi:
         clock = self.cloud.clock
         if not isinstance(clock, VirtualClock):
             raise ControlError(409, "RealClock", "The clock is real; start the emulator with --clock virtual.")
-        seconds = (await _json(request)).get("seconds")
+        seconds = (await read_json(request)).get("seconds")
         if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
             raise ControlError(400, "BadRequest", "seconds must be a number >= 0.")
         ran = clock.advance(float(seconds))

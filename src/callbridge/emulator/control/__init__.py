@@ -1,0 +1,14 @@
+"""The ``/emulator`` control API: a public, documented contract that tests, the CLI and the UI use."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from callbridge.emulator.cloud import LocalCloud
+from callbridge.emulator.control.cloud import CloudControl
+from callbridge.emulator.control.tenant import TenantControl
+
+
+def control_routes(cloud: LocalCloud) -> list[BaseRoute]:
+    """Every ``/emulator`` route, to be mounted under that prefix."""
+    return CloudControl(cloud).routes() + TenantControl(cloud).routes()

@@ -1,0 +1,66 @@
+"""Building blocks of the control API: its error shape and JSON body handling."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from callbridge.emulator.endpoints import RuleError
+from callbridge.emulator.eventgrid.delivery import HandshakeFailed
+from callbridge.emulator.pstn import PhoneError
+from callbridge.emulator.teams.clients import ClientError
+from callbridge.emulator.teams.tenant import TenantError
+
+
+class ControlError(Exception):
+    """A control request refused with a status, a code and a message saying what to change."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def guarded(handler: Endpoint) -> Endpoint:
+    """Turn the domain's errors into JSON error bodies; the server keeps serving whatever the input."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ControlError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+        except (TenantError, PhoneError, RuleError, ValueError) as exc:
+            return error_response(400, "BadRequest", str(exc))
+        except ClientError as exc:
+            return error_response(409, "Conflict", str(exc))
+        except HandshakeFailed as exc:
+            return error_response(
+                400, "SubscriptionValidationFailed", f"The endpoint failed the validation handshake: {exc}"
+            )
+
+    return endpoint
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ControlError(400, "InvalidJson", f"The body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ControlError(400, "InvalidJson", "The body must be a JSON object.")
+    return body
