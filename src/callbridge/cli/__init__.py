@@ -7,6 +7,7 @@ import click
 from callbridge import __version__
 from callbridge.cli.demo import demo
 from callbridge.cli.emulator import emulator
+from callbridge.cli.tenant import tenant
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -17,3 +18,4 @@ def main() -> None:
 
 main.add_command(emulator)
 main.add_command(demo)
+main.add_command(tenant)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from callbridge.emulator.acs import errors, results
@@ -92,6 +93,7 @@ class CallEngine:
         self.offers: dict[str, IncomingCallOffer] = {}
         self._tombstones: dict[str, float] = {}
         self._group_calls: dict[str, ServerCall] = {}
+        self.on_connected: list[Callable[[CallConnection], None]] = []
 
     # ------------------------------------------------------------------ lookups
 
@@ -337,6 +339,12 @@ class CallEngine:
         self.emit(connection, "ConnectFailed", results.CALL_NOT_FOUND, connection.operation_context)
         self._drop_connection(connection)
 
+    def _connected(self, connection: CallConnection) -> None:
+        """CallConnected, then whatever the app asked to start with the call (media streaming, transcription)."""
+        self.emit(connection, "CallConnected", results.SUCCESS, connection.operation_context)
+        for listener in self.on_connected:
+            listener(connection)
+
     def _new_connection(
         self,
         call: ServerCall,
@@ -371,7 +379,7 @@ class CallEngine:
             call.participants[self._participant_key(app)] = app
             call.connections[connection.call_connection_id] = connection
         connection.state = ConnectionState.CONNECTED
-        self.emit(connection, "CallConnected", results.SUCCESS, connection.operation_context)
+        self._connected(connection)
         self.announce_roster(call)
 
     # ------------------------------------------------------------------ mid-call operations
@@ -620,7 +628,7 @@ class CallEngine:
         call = connection.call
         call.connections[connection.call_connection_id] = connection
         connection.state = ConnectionState.CONNECTED
-        self.emit(connection, "CallConnected", results.SUCCESS, connection.operation_context)
+        self._connected(connection)
 
     def _create_call_answered(self, invitation: Invitation) -> None:
         connection = invitation.connection
@@ -629,7 +637,7 @@ class CallEngine:
             if other.purpose is Purpose.CREATE and other.is_ringing:
                 self._settle(other, InvitationState.FAILED)
         connection.state = ConnectionState.CONNECTED
-        self.emit(connection, "CallConnected", results.SUCCESS, connection.operation_context)
+        self._connected(connection)
         self.announce_roster(invitation.call)
 
     def invitation_failed(self, invitation_id: str, result: Result) -> None:

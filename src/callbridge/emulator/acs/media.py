@@ -60,6 +60,14 @@ class CallMedia:
         self.engine = engine
         self.recordings: dict[str, Recording] = {}
         self.script = RecognizeScript()
+        engine.on_connected.append(self._start_with_call)
+
+    def _start_with_call(self, connection: CallConnection) -> None:
+        """Honour ``startMediaStreaming`` / ``startTranscription`` given when the call was answered or created."""
+        if (connection.media_streaming or {}).get("startMediaStreaming"):
+            self.media_streaming(connection.call_connection_id, True, connection.operation_context, None)
+        if (connection.transcription or {}).get("startTranscription"):
+            self.transcription(connection.call_connection_id, "start", None, connection.operation_context, None)
 
     @property
     def _delay(self) -> float:
