@@ -62,12 +62,6 @@ OFFLINE = Result(
     "the target has no online endpoint (Teams client offline)",
 )
 BUSY = Result(486, 8539, "Callee is busy.", Source.DOCUMENTED, "the callee is busy or already in a call")
-ACCEPTED_ELSEWHERE = Result(
-    487, 10003, "Call was accepted elsewhere.", Source.DOCUMENTED, "another target of a sim-ring answered first"
-)
-CALL_ENDED_WHILE_RINGING = Result(
-    487, 8542, "Call canceled.", Source.CHOSEN, "the call ended before the invitee answered"
-)
 NOT_FEDERATED = Result(
     403,
     10124,
