@@ -130,7 +130,7 @@ class CallbackDispatcher:
         return done
 
     def _token(self) -> tuple[str, dict[str, Any]]:
-        now = int(self.clock.time())
+        now = int(time.time())  # apps check iat/exp against their wall clock, even when the emulator's is virtual
         claims = {"iss": self.issuer, "aud": self.audience, "iat": now, "nbf": now, "exp": now + TOKEN_LIFETIME_SECONDS}
         return self.signer.sign(claims), claims
 

@@ -403,6 +403,7 @@ class CallEngine:
             raise errors.conflict(f"{target.raw_id} is already being invited to the call.")
         caller_id = source_caller_id or connection.source_caller_id
         self._check_target_reachable(target, caller_id)
+        timeout = self._invitation_timeout(timeout_seconds)
         invitation = self._new_invitation(
             Purpose.ADD,
             call,
@@ -412,7 +413,7 @@ class CallEngine:
         )
         invitation.source_display_name = source_display_name
         invitation.source_caller_id = caller_id
-        invitation.timeout_seconds = self._invitation_timeout(timeout_seconds)
+        invitation.timeout_seconds = timeout
         invitation.operation_context = operation_context
         invitation.operation_callback_uri = operation_callback_uri
         self._ring(invitation)
