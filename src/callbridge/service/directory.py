@@ -1,0 +1,334 @@
+"""Teams users through Microsoft Graph (the official msgraph-sdk): find by name, UPN, mail or id; presence;
+Teams Phone licence. Results are cached briefly; Graph's throttling is honoured."""
+
+from __future__ import annotations
+
+import re
+import ssl
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import ClientAuthenticationError
+from azure.identity.aio import ClientSecretCredential, DefaultAzureCredential
+from kiota_abstractions.api_error import APIError
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
+from msgraph import GraphServiceClient
+from msgraph.generated.communications.get_presences_by_user_id.get_presences_by_user_id_post_request_body import (
+    GetPresencesByUserIdPostRequestBody,
+)
+from msgraph.generated.models.user import User
+from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
+from msgraph.generated.users.users_request_builder import UsersRequestBuilder
+from msgraph.graph_request_adapter import GraphRequestAdapter
+from msgraph_core import GraphClientFactory
+
+from callbridge.service.settings import ServiceSettings
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+RESOURCE_ACCOUNT_DEPARTMENT = "Microsoft Communication Application Instance"
+TEAMS_PHONE_PLAN = "4828c8ec-dc2e-4779-b502-87ac9ce28ab7"
+FIELDS = ["id", "displayName", "userPrincipalName", "mail", "jobTitle", "department", "userType", "accountEnabled"]
+USER_TTL = 60.0
+PRESENCE_TTL = 5.0
+PRESENCE_BATCH = 650
+T = TypeVar("T")
+
+
+class DirectoryError(Exception):
+    """Graph could not answer; the message says why and what to check."""
+
+
+class UserNotFound(DirectoryError):
+    """No Teams user matches."""
+
+
+class Throttled(DirectoryError):
+    """Graph kept answering 429 after the SDK's retries."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    """A directory user as routing and the operator need them."""
+
+    id: str
+    display_name: str
+    user_principal_name: str | None
+    mail: str | None
+    job_title: str | None
+    department: str | None
+    user_type: str | None
+    account_enabled: bool | None
+
+    @property
+    def is_resource_account(self) -> bool:
+        return self.department == RESOURCE_ACCOUNT_DEPARTMENT
+
+    @classmethod
+    def from_graph(cls, user: User) -> DirectoryUser:
+        return cls(
+            id=str(user.id),
+            display_name=user.display_name or str(user.id),
+            user_principal_name=user.user_principal_name,
+            mail=user.mail,
+            job_title=user.job_title,
+            department=user.department,
+            user_type=user.user_type,
+            account_enabled=user.account_enabled,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "displayName": self.display_name,
+            "userPrincipalName": self.user_principal_name,
+            "mail": self.mail,
+            "jobTitle": self.job_title,
+            "department": self.department,
+            "userType": self.user_type,
+        }
+
+
+@dataclass(frozen=True)
+class PresenceInfo:
+    availability: str
+    activity: str
+
+    @property
+    def reachable(self) -> bool:
+        """Worth ringing: not offline, not in do-not-disturb, not already busy."""
+        return self.availability.lower() not in ("offline", "donotdisturb", "busy", "busyidle")
+
+    def as_json(self) -> dict[str, str]:
+        return {"availability": self.availability, "activity": self.activity}
+
+
+class _TtlCache:
+    """A small time-bounded cache; Graph answers are fresh enough for a few seconds."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> Any | None:
+        found = self._entries.get(key)
+        if found is None or found[0] < time.monotonic():
+            self._entries.pop(key, None)
+            return None
+        return found[1]
+
+    def put(self, key: str, value: Any) -> None:
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic() + self.ttl, value)
+
+
+def _graph_client(settings: ServiceSettings, credential: AsyncTokenCredential) -> GraphServiceClient:
+    verify: ssl.SSLContext | bool = True
+    if settings.graph_ca_file:
+        verify = ssl.create_default_context()
+        verify.load_verify_locations(cafile=str(settings.graph_ca_file))
+    http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(verify=verify, timeout=30))
+    adapter = GraphRequestAdapter(AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE]), client=http)
+    adapter.base_url = settings.graph_base_url.rstrip("/")
+    return GraphServiceClient(request_adapter=adapter)
+
+
+def _credential(settings: ServiceSettings) -> AsyncTokenCredential:
+    options: dict[str, Any] = {
+        "authority": settings.graph_authority,
+        "disable_instance_discovery": settings.graph_disable_instance_discovery,
+    }
+    if settings.graph_ca_file:
+        options["connection_verify"] = str(settings.graph_ca_file)
+    if settings.graph_client_secret is not None and settings.graph_tenant_id and settings.graph_client_id:
+        return ClientSecretCredential(
+            settings.graph_tenant_id,
+            settings.graph_client_id,
+            settings.graph_client_secret.get_secret_value(),
+            **options,
+        )
+    return DefaultAzureCredential(**options)
+
+
+class Directory:
+    """Graph lookups the routing and the operator console rely on."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._credential = _credential(settings)
+        self.graph = _graph_client(settings, self._credential)
+        self._users = _TtlCache(USER_TTL)
+        self._presence = _TtlCache(PRESENCE_TTL)
+
+    @staticmethod
+    def warm_up() -> None:
+        """Load the Graph models once at start-up (the first deserialisation imports ~1,200 modules)."""
+        User().get_field_deserializers()
+
+    async def close(self) -> None:
+        await self._credential.close()
+
+    async def find(self, query: str) -> DirectoryUser:
+        """A Teams user by object id, userPrincipalName, mail or display name (resource accounts excluded)."""
+        key = query.strip().lower()
+        cached = self._users.get(key)
+        if isinstance(cached, DirectoryUser):
+            return cached
+        user = await self._find(query.strip())
+        if user.is_resource_account:
+            raise UserNotFound(f"{query!r} is a resource account (auto attendant or call queue), not a Teams user")
+        self._users.put(key, user)
+        return user
+
+    async def _find(self, query: str) -> DirectoryUser:
+        if _is_guid(query) or "@" in query:
+            found = await self._get(query)
+            if found is not None:
+                return found
+            if "@" in query:
+                matches = await self._list(filter=f"mail eq '{_odata_quote(query)}'", top=1)
+                if matches:
+                    return matches[0]
+            raise UserNotFound(f"no user {query!r} in the directory")
+        matches = [u for u in await self.search(query, top=25) if not u.is_resource_account]
+        if not matches:
+            raise UserNotFound(f"nobody named {query!r} in the directory")
+        exact = [u for u in matches if u.display_name.lower() == query.lower()]
+        return (exact or matches)[0]
+
+    async def search(self, text: str, top: int = 10) -> list[DirectoryUser]:
+        """Users whose names start with the words of ``text`` (Graph ``$search``, eventual consistency)."""
+        words = text.replace('"', " ").replace("\\", " ").strip()
+        if not words:
+            return []
+        return await self._list(search=f'"displayName:{words}"', top=top, consistency=True)
+
+    async def _list(
+        self, *, search: str | None = None, filter: str | None = None, top: int = 10, consistency: bool = False
+    ) -> list[DirectoryUser]:
+        params = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
+            search=search, filter=filter, select=FIELDS, top=top, count=True if consistency else None
+        )
+        config = RequestConfiguration(query_parameters=params)
+        if consistency:
+            config.headers.add("ConsistencyLevel", "eventual")
+        page = await self._call(lambda: self.graph.users.get(request_configuration=config))
+        users = page.value if page and page.value else []
+        return [DirectoryUser.from_graph(u) for u in users]
+
+    async def _get(self, key: str) -> DirectoryUser | None:
+        params = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(select=FIELDS)
+        config = RequestConfiguration(query_parameters=params)
+        try:
+            user = await self._call(lambda: self.graph.users.by_user_id(key).get(request_configuration=config))
+        except UserNotFound:
+            return None
+        return DirectoryUser.from_graph(user) if user else None
+
+    async def presence(self, user_ids: list[str]) -> dict[str, PresenceInfo]:
+        """Presence by user id (cached a few seconds); one batch request for many ids."""
+        result: dict[str, PresenceInfo] = {}
+        missing = []
+        for user_id in user_ids:
+            cached = self._presence.get(user_id)
+            if isinstance(cached, PresenceInfo):
+                result[user_id] = cached
+            else:
+                missing.append(user_id)
+        if len(missing) == 1:
+            single = await self._call(lambda: self.graph.users.by_user_id(missing[0]).presence.get())
+            if single is not None:
+                result[missing[0]] = self._remember(missing[0], single.availability, single.activity)
+        elif missing:
+            for start in range(0, len(missing), PRESENCE_BATCH):
+                await self._presence_batch(missing[start : start + PRESENCE_BATCH], result)
+        return result
+
+    async def _presence_batch(self, ids: list[str], into: dict[str, PresenceInfo]) -> None:
+        body = GetPresencesByUserIdPostRequestBody(ids=ids)
+        page = await self._call(lambda: self.graph.communications.get_presences_by_user_id.post(body))
+        for item in page.value if page and page.value else []:
+            if item.id:
+                into[item.id] = self._remember(item.id, item.availability, item.activity)
+
+    def _remember(self, user_id: str, availability: str | None, activity: str | None) -> PresenceInfo:
+        info = PresenceInfo(availability or "PresenceUnknown", activity or "PresenceUnknown")
+        self._presence.put(user_id, info)
+        return info
+
+    async def has_teams_phone(self, user_id: str) -> bool:
+        """True when an enabled Teams Phone (MCOEV) plan is assigned (``assignedPlans``, User.Read.All)."""
+        params = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(select=["id", "assignedPlans"])
+        config = RequestConfiguration(query_parameters=params)
+        user = await self._call(lambda: self.graph.users.by_user_id(user_id).get(request_configuration=config))
+        plans = user.assigned_plans if user and user.assigned_plans else []
+        return any(
+            str(p.service_plan_id).lower() == TEAMS_PHONE_PLAN and (p.capability_status or "").lower() == "enabled"
+            for p in plans
+        )
+
+    async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await request()
+        except APIError as exc:
+            raise _directory_error(exc) from None
+        except ClientAuthenticationError as exc:
+            raise DirectoryError(
+                f"Graph sign-in failed: {exc.message}; check the tenant id, client id and secret"
+            ) from None
+        except (httpx.HTTPError, OSError) as exc:
+            raise DirectoryError(f"cannot reach Microsoft Graph: {exc}") from None
+        except TimeoutError:
+            raise DirectoryError("Microsoft Graph did not answer in time") from None
+
+
+def _directory_error(exc: APIError) -> DirectoryError:
+    status = exc.response_status_code
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None) or ""
+    message = getattr(error, "message", None) or str(exc)
+    if status == 404:
+        return UserNotFound(message)
+    if status == 429:
+        retry_after = _retry_after(exc.response_headers or {})
+        return Throttled(f"Graph is throttling this app ({code}); retry after {retry_after or '?'} s", retry_after)
+    if status == 403:
+        return DirectoryError(
+            f"Graph refused ({code}: {message}); grant the app User.Read.All and Presence.Read.All "
+            "application permissions with admin consent"
+        )
+    if status == 401:
+        return DirectoryError(f"Graph did not accept the token ({code}: {message})")
+    return DirectoryError(f"Graph answered {status} ({code}: {message})")
+
+
+def _retry_after(headers: Any) -> float | None:
+    for name, value in dict(headers).items():
+        if str(name).lower() == "retry-after":
+            text = next(iter(value), "") if isinstance(value, list | tuple | set) else value
+            try:
+                return float(text)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _is_guid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _odata_quote(text: str) -> str:
+    return re.sub("'", "''", text)
