@@ -7,15 +7,19 @@ import click
 from callbridge import __version__
 from callbridge.cli.demo import demo
 from callbridge.cli.emulator import emulator
+from callbridge.cli.operator import OPERATOR_COMMANDS
+from callbridge.cli.service import serve, up
 from callbridge.cli.tenant import tenant
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="callbridge")
 def main() -> None:
-    """Bring Microsoft Teams users into Azure Communication Services calls, on Azure or on the local cloud."""
+    """Bring Microsoft Teams users into Azure Communication Services calls, on Azure or on the local cloud.
+
+    Start with `callbridge demo`, or `callbridge up` to keep the local cloud and the service running.
+    """
 
 
-main.add_command(emulator)
-main.add_command(demo)
-main.add_command(tenant)
+for command in (up, demo, serve, emulator, tenant, *OPERATOR_COMMANDS):
+    main.add_command(command)

@@ -439,7 +439,7 @@ class CallBridge:
         found = await self._find(user)
         assert self.directory is not None
         try:
-            presence = await self.directory.presence([found.id])
+            presence = await self.directory.presence([found.id], fresh=True)
         except DirectoryError as exc:
             raise OperatorError(_directory_status(exc), str(exc)) from None
         return found, presence.get(found.id)

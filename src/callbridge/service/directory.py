@@ -234,12 +234,12 @@ class Directory:
             return None
         return DirectoryUser.from_graph(user) if user else None
 
-    async def presence(self, user_ids: list[str]) -> dict[str, PresenceInfo]:
-        """Presence by user id (cached a few seconds); one batch request for many ids."""
+    async def presence(self, user_ids: list[str], fresh: bool = False) -> dict[str, PresenceInfo]:
+        """Presence by user id (cached a few seconds unless ``fresh``); one batch request for many ids."""
         result: dict[str, PresenceInfo] = {}
         missing = []
         for user_id in user_ids:
-            cached = self._presence.get(user_id)
+            cached = None if fresh else self._presence.get(user_id)
             if isinstance(cached, PresenceInfo):
                 result[user_id] = cached
             else:
