@@ -183,7 +183,7 @@ def operator_router(bridge: CallBridge) -> APIRouter:
 
     @router.get("/audit", summary="Operator actions, newest first")
     async def audit(_: Actor, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> AuditList:
-        return AuditList(value=[a.model_dump(mode="json") for a in await bridge.store.audit_log(limit)])
+        return AuditList(value=[a.model_dump(mode="json", by_alias=True) for a in await bridge.store.audit_log(limit)])
 
     return router
 
@@ -196,7 +196,7 @@ async def _record(bridge: CallBridge, call: str) -> CallRecord:
 
 
 def _call_json(record: CallRecord) -> dict[str, Any]:
-    return record.model_dump(mode="json", exclude={"secret", "version"})
+    return record.model_dump(mode="json", by_alias=True, exclude={"secret", "version"})
 
 
 def _operation(result: OperationResult) -> OperationModel:

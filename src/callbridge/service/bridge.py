@@ -139,10 +139,12 @@ class CallBridge:
         record, applied = await self.store.update_call(call_key, lambda r: apply(r, event, targets, resource))
         await self._note(call_key, "event", applied.summary, event.data)
         if applied.outcome is not None:
-            await self.store.publish(
-                f"outcome:{applied.outcome.operation_context}", applied.outcome.model_dump(mode="json")
-            )
+            await self._announce(applied.outcome)
         await self._execute(record, applied.actions)
+
+    async def _announce(self, outcome: Outcome) -> None:
+        """Tell whichever replica waits for this operation how it ended."""
+        await self.store.publish(f"outcome:{outcome.operation_context}", outcome.model_dump(mode="json"))
 
     async def _targets_for(self, call_key: str) -> list[Target] | None:
         """Resolve the rule's targets to Teams users with their presence, before routing starts."""
@@ -260,7 +262,7 @@ class CallBridge:
         record, applied = await self.store.update_call(call_key, fail)
         await self._note(call_key, "action", applied.summary)
         if applied.outcome is not None:
-            await self.store.publish(f"outcome:{invitation.operation_context}", applied.outcome.model_dump(mode="json"))
+            await self._announce(applied.outcome)
         await self._execute(record, applied.actions)
 
     # ------------------------------------------------------------------ operator actions

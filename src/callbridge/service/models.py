@@ -6,13 +6,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 from callbridge.service.settings import RoutingRule
 
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+class Model(BaseModel):
+    """Stored by field name; shown to operators in camelCase (``model_dump(by_alias=True)``)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
 class CallState(StrEnum):
@@ -22,7 +29,7 @@ class CallState(StrEnum):
     ENDED = "ended"
 
 
-class Person(BaseModel):
+class Person(Model):
     """A call participant as the operator sees them."""
 
     raw_id: str
@@ -33,7 +40,7 @@ class Person(BaseModel):
     is_app: bool = False
 
 
-class Invitation(BaseModel):
+class Invitation(Model):
     """A Teams user (or number) being rung for this call."""
 
     operation_context: str
@@ -47,7 +54,7 @@ class Invitation(BaseModel):
     cancel_requested: bool = False
 
 
-class Outcome(BaseModel):
+class Outcome(Model):
     """How an operation ended, in the service's words and the service's codes."""
 
     operation_context: str
@@ -60,7 +67,7 @@ class Outcome(BaseModel):
     at: datetime = Field(default_factory=now)
 
 
-class Target(BaseModel):
+class Target(Model):
     """A routing target: the text configured, and the Teams user it resolved to (if any)."""
 
     query: str
@@ -70,7 +77,7 @@ class Target(BaseModel):
     skipped: str | None = None
 
 
-class Routing(BaseModel):
+class Routing(Model):
     """The routing plan of a call and how far it got."""
 
     strategy: str = "none"
@@ -80,7 +87,7 @@ class Routing(BaseModel):
     answered_by: str | None = None
 
 
-class CallRecord(BaseModel):
+class CallRecord(Model):
     """Everything the service keeps about one call; stored whole, versioned for safe concurrent updates."""
 
     call_key: str
@@ -120,7 +127,7 @@ class CallRecord(BaseModel):
         }
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(Model):
     """One line of a call's history: an event from ACS, or an action the service took."""
 
     at: datetime = Field(default_factory=now)
@@ -129,7 +136,7 @@ class TimelineEntry(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(Model):
     """An operator action: who asked for what, on which call, and how it went."""
 
     at: datetime = Field(default_factory=now)
