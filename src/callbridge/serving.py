@@ -20,8 +20,9 @@ T = TypeVar("T")
 def bind(host: str, port: int) -> socket.socket:
     """A listening TCP socket; port 0 picks a free one. Fails with a message naming the address."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # asyncio sets it per connection only for IPPROTO_TCP
     try:
         sock.bind((host, port))
     except OSError as exc:

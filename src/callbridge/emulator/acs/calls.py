@@ -75,13 +75,17 @@ class MediaState:
 
 @dataclass(eq=False)
 class ServerCall:
-    """A conversation on the service side; every party's leg belongs to one."""
+    """A conversation on the service side; every party's leg belongs to one.
+
+    ``connections`` are the app legs in the call; ``legs`` also holds those still connecting.
+    """
 
     server_call_id: str
     correlation_id: str
     created_at: float
     participants: dict[str, Participant] = field(default_factory=dict)
     connections: dict[str, CallConnection] = field(default_factory=dict)
+    legs: dict[str, CallConnection] = field(default_factory=dict)
     invitations: dict[str, Invitation] = field(default_factory=dict)
     offers: list[IncomingCallOffer] = field(default_factory=list)
     group_call_id: str | None = None

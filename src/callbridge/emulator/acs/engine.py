@@ -363,6 +363,7 @@ class CallEngine:
         if participant is not None:
             participant.connection = connection
             call.connections[connection.call_connection_id] = connection
+        call.legs[connection.call_connection_id] = connection
         self.connections[connection.call_connection_id] = connection
         return connection
 
@@ -855,7 +856,8 @@ class CallEngine:
 
     def _drop_connection(self, connection: CallConnection) -> None:
         connection.state = ConnectionState.DISCONNECTED
-        for invitation in list(self.invitations.values()):
+        connection.call.legs.pop(connection.call_connection_id, None)
+        for invitation in list(connection.call.invitations.values()):
             if invitation.connection is connection and invitation.is_ringing:
                 self._settle(invitation, InvitationState.CANCELLED)
         if self.connections.pop(connection.call_connection_id, None) is not None:
@@ -879,7 +881,7 @@ class CallEngine:
                 self._settle(invitation, InvitationState.CANCELLED)
         for connection in list(call.connections.values()):
             self._disconnect(connection, result)
-        for connection in [c for c in self.connections.values() if c.call is call]:
+        for connection in list(call.legs.values()):
             self._drop_connection(connection)
         call.ended = True
         call.participants.clear()

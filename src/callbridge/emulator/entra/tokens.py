@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +20,9 @@ GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 GRAPH_AUDIENCES = (GRAPH_RESOURCE, GRAPH_RESOURCE + "/", GRAPH_APP_ID)
 DEFAULT_LIFETIME_SECONDS = 3599
+ID_TOKEN_LIFETIME_SECONDS = 3600
+REFRESH_LIFETIME_SECONDS = 90 * 24 * 3600
+REFRESH_TOKEN_USE = "refresh"
 
 
 class TokenError(Exception):
@@ -47,6 +53,17 @@ class Principal:
         granted = self.roles if self.is_app_only else self.scopes
         wanted = application if self.is_app_only else delegated
         return bool(granted & wanted)
+
+
+@dataclass(frozen=True)
+class RefreshGrant:
+    """What a refresh token stands for: a user's sign-in to an app, the scope it asked for, and its lifetime."""
+
+    client_id: str
+    user_id: str
+    scope: str
+    issued_at: int
+    expires_at: int
 
 
 class TokenService:
@@ -118,6 +135,67 @@ class TokenService:
         )
         return self.key.sign(claims)
 
+    def issue_id_token(self, app: AppRegistration, user: TenantUser, issuer: str) -> str:
+        """A v2.0 ID token for the app about the user; ``issuer`` is the discovery document's."""
+        now = int(self.clock.time())
+        claims = {
+            "aud": app.client_id,
+            "iss": issuer,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ID_TOKEN_LIFETIME_SECONDS,
+            "name": user.display_name,
+            "oid": user.id,
+            "preferred_username": user.user_principal_name,
+            "sub": pairwise_subject(app.client_id, user.id),
+            "tid": self.tenant_id,
+            "uti": uuid.uuid4().hex[:22],
+            "ver": "2.0",
+        }
+        return self.key.sign(claims)
+
+    def issue_refresh_token(self, app: AppRegistration, user: TenantUser, scope: str) -> str:
+        """A refresh token for the user's sign-in to the app; opaque to clients, signed so it survives restarts."""
+        now = int(self.clock.time())
+        claims = {
+            "token_use": REFRESH_TOKEN_USE,
+            "aud": app.client_id,
+            "iss": self.issuer,
+            "tid": self.tenant_id,
+            "oid": user.id,
+            "scope": scope,
+            "iat": now,
+            "exp": now + REFRESH_LIFETIME_SECONDS,
+        }
+        return self.key.sign(claims)
+
+    def refresh_grant(self, token: str) -> RefreshGrant:
+        """The grant behind a refresh token this service issued (expired ones too); TokenError otherwise."""
+        try:
+            claims = jwt.decode(
+                token,
+                self.key.public_key,
+                algorithms=["RS256"],
+                issuer=self.issuer,
+                options={"verify_aud": False, "verify_exp": False, "verify_nbf": False, "verify_iat": False},
+            )
+        except jwt.PyJWTError:
+            raise TokenError("not a refresh token of this tenant") from None
+        if claims.get("token_use") != REFRESH_TOKEN_USE or claims.get("tid") != self.tenant_id:
+            raise TokenError("not a refresh token of this tenant")
+        return RefreshGrant(
+            client_id=str(claims["aud"]),
+            user_id=str(claims["oid"]),
+            scope=str(claims["scope"]),
+            issued_at=int(claims["iat"]),
+            expires_at=int(claims["exp"]),
+        )
+
+    def client_info(self, user: TenantUser) -> str:
+        """MSAL's ``client_info``: the user's home account ids, base64url JSON."""
+        raw = json.dumps({"uid": user.id, "utid": self.tenant_id}, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
     def verify(self, token: str | None) -> Principal:
         """Check signature, audience, issuer and lifetime as Graph would; TokenError says what failed."""
         if not token:
@@ -155,3 +233,9 @@ class TokenService:
             scopes=frozenset(str(claims.get("scp", "")).split()),
             user_id=str(user_id) if user_id else None,
         )
+
+
+def pairwise_subject(client_id: str, user_id: str) -> str:
+    """The ``sub`` Entra gives one user for one app: stable, and different for every app."""
+    digest = hashlib.sha256(f"{client_id.lower()}:{user_id.lower()}".encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
