@@ -80,7 +80,9 @@ class LocalCloud:
         if saved:
             self.tenant.tenant_id = saved.get("tenant", {}).get("tenantId", self.tenant.tenant_id)
         self.tokens = TokenService(self.clock, self.entra_key, self.tenant.tenant_id)
-        self.http = httpx.AsyncClient(verify=self._outbound_tls(), follow_redirects=False)
+        # a small keep-alive pool: httpx scans every pooled connection on each request
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        self.http = httpx.AsyncClient(verify=self._outbound_tls(), follow_redirects=False, limits=limits)
         self.eventgrid = EventGrid(
             self.clock,
             self.journal,
