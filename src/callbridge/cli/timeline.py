@@ -17,6 +17,7 @@ def timeline_table(entries: list[dict[str, Any]], title: str = "Timeline") -> Ta
     table.add_column("what")
     if not entries:
         return table
+    entries = sorted(entries, key=lambda e: (e["time"], e["seq"]))
     start = datetime.fromisoformat(entries[0]["time"])
     for entry in entries:
         offset = (datetime.fromisoformat(entry["time"]) - start).total_seconds()

@@ -24,6 +24,7 @@ class EntryKind(StrEnum):
     CLIENT = "client"
     PHONE = "phone"
     CALL = "call"
+    ADMIN = "admin"
 
 
 class Lane(StrEnum):
@@ -119,11 +120,13 @@ class Journal:
         *,
         exchange: str | None = None,
         detail: dict[str, Any] | None = None,
+        at: datetime | None = None,
     ) -> JournalEntry:
-        """Append an entry and hand it to every live subscriber."""
+        """Append an entry and hand it to every live subscriber; ``at`` dates an exchange recorded once it
+        finished (a delivery attempt) by when it started, so ordering by time shows what caused what."""
         entry = JournalEntry(
             seq=next(self._seq),
-            time=self._clock.now(),
+            time=at or self._clock.now(),
             kind=kind,
             source=source,
             target=target,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import secrets
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Security
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from callbridge.service.bridge import CallBridge, OperationResult, OperatorError
+from callbridge.service.bridge import CHANGES, CallBridge, OperationResult, OperatorError
 from callbridge.service.models import CallRecord
 
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="The operator API key.")
@@ -181,11 +184,30 @@ def operator_router(bridge: CallBridge) -> APIRouter:
         found, info = await bridge.presence(user)
         return _entry(found.as_json(), info)
 
+    @router.get("/events", include_in_schema=False)
+    async def events(_: Actor) -> StreamingResponse:
+        """Server-Sent Events: one ``change`` event per timeline entry of any call, from any replica."""
+        return StreamingResponse(
+            _changes(bridge), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )
+
     @router.get("/audit", summary="Operator actions, newest first")
     async def audit(_: Actor, limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> AuditList:
         return AuditList(value=[a.model_dump(mode="json", by_alias=True) for a in await bridge.store.audit_log(limit)])
 
     return router
+
+
+async def _changes(bridge: CallBridge) -> AsyncIterator[str]:
+    async with bridge.store.listen(CHANGES) as messages:
+        yield "retry: 1000\n\n"
+        while True:
+            try:
+                message = await asyncio.wait_for(anext(messages), 15.0)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            yield f"event: change\ndata: {json.dumps(message)}\n\n"
 
 
 async def _record(bridge: CallBridge, call: str) -> CallRecord:

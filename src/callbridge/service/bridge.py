@@ -27,6 +27,7 @@ from callbridge.service.store import Store
 
 log = logging.getLogger(__name__)
 DEFAULT_WAIT_SECONDS = 60.0
+CHANGES = "changes"
 
 
 class OperatorError(Exception):
@@ -449,7 +450,12 @@ class CallBridge:
     # ------------------------------------------------------------------ records
 
     async def _note(self, call_key: str, kind: str, summary: str, detail: dict[str, Any] | None = None) -> None:
-        await self.store.append_timeline(call_key, TimelineEntry(kind=kind, summary=summary, detail=detail or {}))
+        """Add to the call's timeline and tell live views (every replica's) that the call changed."""
+        entry = TimelineEntry(kind=kind, summary=summary, detail=detail or {})
+        await self.store.append_timeline(call_key, entry)
+        await self.store.publish(
+            CHANGES, {"callKey": call_key, "kind": kind, "summary": summary, "at": entry.at.isoformat()}
+        )
 
     async def _ended(self, call_key: str, why: str) -> None:
         def end(record: CallRecord) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
@@ -112,6 +113,7 @@ class CallbackDispatcher:
     async def _attempt(self, delivery: Delivery, attempt: int) -> bool:
         """One POST; True when the app took it or refused it for good."""
         token, claims = self._token()
+        sent_at = self.clock.now()
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
@@ -126,7 +128,7 @@ class CallbackDispatcher:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         done = status is not None and (status < 400 or status not in RETRYABLE)
-        self._record(delivery, attempt, status, error, claims, (time.perf_counter() - started) * 1000, done)
+        self._record(delivery, attempt, status, error, claims, (time.perf_counter() - started) * 1000, done, sent_at)
         return done
 
     def _token(self) -> tuple[str, dict[str, Any]]:
@@ -143,6 +145,7 @@ class CallbackDispatcher:
         claims: dict[str, Any],
         duration_ms: float,
         done: bool,
+        sent_at: datetime,
     ) -> None:
         event_type = str(delivery.event["type"]).removeprefix("Microsoft.Communication.")
         outcome = str(status) if status is not None else (error or "failed")
@@ -168,6 +171,7 @@ class CallbackDispatcher:
                 "jwt": {"kid": self.signer.kid, "claims": claims, "verdict": verdict},
                 "event": delivery.event,
             },
+            at=sent_at,
         )
 
     async def drain(self) -> None:

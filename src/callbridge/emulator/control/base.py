@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from callbridge.emulator.endpoints import RuleError
 from callbridge.emulator.eventgrid.delivery import HandshakeFailed
+from callbridge.emulator.journal import EntryKind, Journal, Lane
 from callbridge.emulator.pstn import PhoneError
 from callbridge.emulator.teams.clients import ClientError
 from callbridge.emulator.teams.tenant import TenantError
@@ -33,24 +34,37 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-def guarded(handler: Endpoint) -> Endpoint:
-    """Turn the domain's errors into JSON error bodies; the server keeps serving whatever the input."""
+class Guard:
+    """Wraps control handlers: domain errors become JSON error bodies (the server keeps serving whatever the
+    input), and every successful change is journalled so live views (the UI) know to refresh."""
 
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ControlError as exc:
-            return error_response(exc.status, exc.code, exc.message)
-        except (TenantError, PhoneError, RuleError, ValueError) as exc:
-            return error_response(400, "BadRequest", str(exc))
-        except ClientError as exc:
-            return error_response(409, "Conflict", str(exc))
-        except HandshakeFailed as exc:
-            return error_response(
-                400, "SubscriptionValidationFailed", f"The endpoint failed the validation handshake: {exc}"
-            )
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
 
-    return endpoint
+    def __call__(self, handler: Endpoint) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            response = await _answer(handler, request)
+            if request.method != "GET" and response.status_code < 400:
+                summary = f"{request.method} {request.url.path} → {response.status_code}"
+                self.journal.record(EntryKind.ADMIN, Lane.EMULATOR, Lane.EMULATOR, summary)
+            return response
+
+        return endpoint
+
+
+async def _answer(handler: Endpoint, request: Request) -> Response:
+    try:
+        return await handler(request)
+    except ControlError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except (TenantError, PhoneError, RuleError, ValueError) as exc:
+        return error_response(400, "BadRequest", str(exc))
+    except ClientError as exc:
+        return error_response(409, "Conflict", str(exc))
+    except HandshakeFailed as exc:
+        return error_response(
+            400, "SubscriptionValidationFailed", f"The endpoint failed the validation handshake: {exc}"
+        )
 
 
 async def read_json(request: Request) -> dict[str, Any]:

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from callbridge.emulator.acs.calls import ServerCall
 from callbridge.emulator.clock import VirtualClock
 from callbridge.emulator.cloud import LocalCloud
-from callbridge.emulator.control.base import ControlError, guarded, read_json
-from callbridge.emulator.journal import CallIds
+from callbridge.emulator.control.base import ControlError, Guard, read_json
+from callbridge.emulator.journal import CallIds, Journal, JournalEntry
 from callbridge.emulator.pstn import check_number
 from callbridge.emulator.seed import DEMO_APP_CLIENT_ID
 from callbridge.identifiers import PhoneNumber, TeamsUser, to_model
+
+HEARTBEAT_SECONDS = 15.0
 
 
 class CloudControl:
@@ -25,7 +30,7 @@ class CloudControl:
         self.cloud = cloud
 
     def routes(self) -> list[BaseRoute]:
-        g = guarded
+        g = Guard(self.cloud.journal)
         return [
             Route("/info", g(self.info), methods=["GET"]),
             Route("/reset", g(self.reset), methods=["POST"]),
@@ -40,6 +45,7 @@ class CloudControl:
             Route("/media/recognize-results", g(self.recognize_results), methods=["POST"]),
             Route("/calls", g(self.calls), methods=["GET"]),
             Route("/journal", g(self.journal), methods=["GET"]),
+            Route("/events", self.events, methods=["GET"]),
             Route("/clock", g(self.clock), methods=["GET"]),
             Route("/clock:advance", g(self.advance_clock), methods=["POST"]),
         ]
@@ -211,6 +217,15 @@ class CloudControl:
         entries = [e.as_json() for e in self.cloud.journal.entries(wanted, after) if not kinds or e.kind in kinds]
         return JSONResponse({"value": entries})
 
+    async def events(self, request: Request) -> Response:
+        """Server-Sent Events: every journal entry as it is recorded (``Last-Event-ID`` replays the gap)."""
+        journal = self.cloud.journal
+        last = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
+        after = int(last) if last.isdigit() else 0
+        return StreamingResponse(
+            sse_stream(journal, after), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )
+
     async def clock(self, request: Request) -> Response:
         clock = self.cloud.clock
         body: dict[str, Any] = {"kind": self.cloud.config.clock, "now": clock.now().isoformat()}
@@ -227,6 +242,29 @@ class CloudControl:
             raise ControlError(400, "BadRequest", "seconds must be a number >= 0.")
         ran = clock.advance(float(seconds))
         return JSONResponse({"now": clock.now().isoformat(), "timersRun": ran})
+
+
+async def sse_stream(journal: Journal, after: int) -> AsyncIterator[str]:
+    """Journal entries after ``after``, then live ones; a comment every 15 s keeps proxies from timing out."""
+    queue = journal.subscribe()
+    try:
+        yield "retry: 1000\n\n"
+        for entry in journal.entries(after=after):
+            yield _sse(entry)
+        while True:
+            try:
+                entry = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            if entry.seq > after:
+                yield _sse(entry)
+    finally:
+        journal.unsubscribe(queue)
+
+
+def _sse(entry: JournalEntry) -> str:
+    return f"id: {entry.seq}\nevent: journal\ndata: {json.dumps(entry.as_json())}\n\n"
 
 
 def call_json(call: ServerCall) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from callbridge.emulator.cloud import LocalCloud
-from callbridge.emulator.control.base import ControlError, guarded, read_json
+from callbridge.emulator.control.base import ControlError, Guard, read_json
 from callbridge.emulator.entra.apps import AppRegistration
 from callbridge.emulator.teams.policies import ExternalAccessPolicy, policy_identity
 from callbridge.emulator.teams.tenant import AcsFederation, Group, TenantUser
@@ -27,7 +27,7 @@ class TenantControl:
         self.cloud = cloud
 
     def routes(self) -> list[BaseRoute]:
-        g = guarded
+        g = Guard(self.cloud.journal)
         return [
             Route("/teams/users", g(self.users), methods=["GET", "POST"]),
             Route("/teams/users/{user_id}", g(self.user), methods=["GET", "PATCH"]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -144,12 +145,13 @@ class EventGrid:
         attempts = 0
         while True:
             headers = envelopes.delivery_headers(subscription, event, delivery_count=attempts)
+            sent_at = self._clock.now()
             reply = await exchange(
                 self._http, self._clock, self._policy.timeout_seconds, "POST", subscription.endpoint, headers, content
             )
             attempts += 1
             verdict = self._policy.judge(reply.status, attempts, self._clock.time() - event.time.timestamp())
-            self._record_attempt(subscription, event, call_ids, attempts, headers, body, reply, verdict)
+            self._record_attempt(subscription, event, call_ids, attempts, headers, body, reply, verdict, sent_at)
             if verdict.dead_letter_reason is not None:
                 self._dead_letter(subscription, wrapped, attempts, reply, verdict.dead_letter_reason)
             if verdict.retry_in is None:
@@ -181,6 +183,7 @@ class EventGrid:
         body: Any,
         reply: Reply,
         verdict: Verdict,
+        sent_at: datetime,
     ) -> None:
         self._journal.record(
             EntryKind.EVENTGRID,
@@ -202,4 +205,5 @@ class EventGrid:
                 "durationMs": reply.duration_ms,
                 "deadLetterReason": verdict.dead_letter_reason,
             },
+            at=sent_at,
         )
