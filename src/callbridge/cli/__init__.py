@@ -6,6 +6,7 @@ import click
 
 from callbridge import __version__
 from callbridge.cli.demo import demo
+from callbridge.cli.doctor import doctor
 from callbridge.cli.emulator import emulator
 from callbridge.cli.operator import OPERATOR_COMMANDS
 from callbridge.cli.service import serve, up
@@ -21,5 +22,5 @@ def main() -> None:
     """
 
 
-for command in (up, demo, serve, emulator, tenant, *OPERATOR_COMMANDS):
+for command in (up, demo, serve, emulator, tenant, *OPERATOR_COMMANDS, doctor):
     main.add_command(command)

@@ -155,6 +155,12 @@ def _banner(emulator: RunningEmulator, service_url: str, api_key: str) -> None:
 
 
 def _wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM, so both stop the stack cleanly."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
         while True:
             time.sleep(3600)

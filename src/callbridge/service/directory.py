@@ -177,6 +177,10 @@ class Directory:
     async def close(self) -> None:
         await self._credential.close()
 
+    async def sign_in(self) -> None:
+        """Get a Graph token now (the SDK would on the first call); raises what azure-identity raises."""
+        await self._credential.get_token(GRAPH_SCOPE)
+
     async def find(self, query: str) -> DirectoryUser:
         """A Teams user by object id, userPrincipalName, mail or display name (resource accounts excluded)."""
         key = query.strip().lower()

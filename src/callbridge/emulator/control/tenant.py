@@ -32,6 +32,7 @@ class TenantControl:
             Route("/teams/users", g(self.users), methods=["GET", "POST"]),
             Route("/teams/users/{user_id}", g(self.user), methods=["GET", "PATCH"]),
             Route("/teams/users/{user_id}/client", g(self.client_view), methods=["GET"]),
+            Route("/teams/users/{user_id}/gates", g(self.gates), methods=["GET"]),
             Route("/teams/users/{user_id}/client:{action}", g(self.client_action), methods=["POST"]),
             Route("/teams/groups", g(self.groups), methods=["GET", "POST"]),
             Route("/teams/acs-federation", g(self.federation), methods=["GET", "PUT"]),
@@ -80,6 +81,30 @@ class TenantControl:
             self.cloud.tenant.update_user(user.id, await read_json(request))
             self.cloud.save()
         return JSONResponse(self.user_json(user))
+
+    async def gates(self, request: Request) -> Response:
+        """Each admin gate for this resource and the user, as in force now, and the first that would fail."""
+        user = self._user(request)
+        tenant = self.cloud.tenant
+        resource = self.cloud.resource.immutable_id
+        blocked = tenant.gate(user, resource)
+        policy = tenant.effective_policy(user)
+        return JSONResponse(
+            {
+                "userId": user.id,
+                "federationAllowsResource": tenant.federation.allows(resource),
+                "externalAccessPolicy": policy.identity,
+                "enableAcsFederationAccess": policy.enable_acs_federation_access,
+                "teamsPhone": user.has_teams_phone,
+                "enterpriseVoiceEnabled": user.enterprise_voice_enabled,
+                "userType": user.user_type,
+                "online": user.online,
+                "blockedBy": {"code": blocked.code, "subCode": blocked.sub_code, "message": blocked.message}
+                if blocked
+                else None,
+                "pendingChanges": tenant.propagation.pending(),
+            }
+        )
 
     async def client_view(self, request: Request) -> Response:
         return JSONResponse(self.cloud.teams.view(self._user(request).id))
