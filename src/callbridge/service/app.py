@@ -1,17 +1,19 @@
-"""The service's ASGI app: Event Grid webhook, verified ACS callbacks, and the operator API."""
+"""The service's ASGI app: Event Grid webhook, verified ACS callbacks, the operator API and its console."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callbridge import __version__
+from callbridge.pages import page_routes
 from callbridge.service.api import error_response, operator_error, operator_router
 from callbridge.service.bridge import CallBridge, OperatorError
 from callbridge.service.calls import CallControl
@@ -21,6 +23,7 @@ from callbridge.service.settings import ServiceSettings
 from callbridge.service.store import Store, open_store
 
 log = logging.getLogger(__name__)
+CONSOLE_PAGES = Path(__file__).parent / "console"
 
 
 @dataclass
@@ -57,7 +60,8 @@ class Service:
 
 
 def create_app(service: Service) -> FastAPI:
-    """Routes for ACS (Event Grid, callbacks) and for operators (``/api``, OpenAPI at ``/api/openapi.json``)."""
+    """Routes for ACS (Event Grid, callbacks) and for operators (``/api``, OpenAPI at ``/api/openapi.json``, the
+    console at ``/console/``)."""
     settings = service.settings
     key = settings.operator_api_key.get_secret_value() if settings.operator_api_key else None
     app = FastAPI(
@@ -117,4 +121,9 @@ def create_app(service: Service) -> FastAPI:
             return error_response(401, "Unauthorized", "the callback could not be verified")
         return Response(status_code=200)
 
+    @app.get("/", include_in_schema=False)
+    async def home() -> Response:
+        return RedirectResponse("/console/")
+
+    app.router.routes.extend(page_routes("/console", CONSOLE_PAGES))
     return app

@@ -162,6 +162,7 @@ class CallBridge:
                 target.skipped = str(exc)
             else:
                 target.user_id, target.display_name = user.id, user.display_name
+                target.user_principal_name = user.user_principal_name
             targets.append(target)
         await self._check_presence([t for t in targets if t.user_id and not t.skipped])
         return targets

@@ -73,6 +73,7 @@ class Target(Model):
     query: str
     user_id: str | None = None
     display_name: str | None = None
+    user_principal_name: str | None = None
     availability: str | None = None
     skipped: str | None = None
 

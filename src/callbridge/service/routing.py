@@ -68,6 +68,7 @@ def _ring(record: CallRecord, target: Target) -> Ring:
         purpose="add",
         target_raw_id=teams_raw_id(target.user_id),
         display_name=target.display_name or target.query,
+        user_principal_name=target.user_principal_name,
         by_routing=True,
     )
     remember(record, invitation)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import uuid
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +49,7 @@ class Principal:
     def is_app_only(self) -> bool:
         return self.user_id is None
 
-    def has_any(self, application: set[str], delegated: set[str]) -> bool:
+    def has_any(self, application: AbstractSet[str], delegated: AbstractSet[str]) -> bool:
         """True when the token carries one of the permissions its kind (app-only or delegated) needs."""
         granted = self.roles if self.is_app_only else self.scopes
         wanted = application if self.is_app_only else delegated

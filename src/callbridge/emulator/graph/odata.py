@@ -30,11 +30,8 @@ class Edm(StrEnum):
 
 @dataclass(frozen=True)
 class Field:
-    """A filterable property: its type, how to read it, and the operators it supports (``DEFAULT``/``ADVANCED``).
-
-    Operators: ``eq ne in startsWith endsWith ge le gt lt`` and ``null`` (``eq null``/``ne null``). A collection
-    (``many``) is reachable only through ``any``; its ``element`` fields describe complex elements, and for a
-    collection of strings the collection's own operators apply to each element."""
+    """A property ``$filter`` can name: type, reader, and each operator it serves by ``DEFAULT`` or ``ADVANCED``
+    (``eq ne in startsWith endsWith ge le gt lt``, ``null``); collections (``many``) only through ``any``."""
 
     name: str
     edm: Edm
@@ -73,6 +70,8 @@ class Member:
 
 @dataclass(frozen=True)
 class Compare:
+    """``member op literal`` with ``eq ne gt ge lt le``."""
+
     op: str
     member: Member
     literal: Literal
@@ -106,16 +105,22 @@ class AnyOf:
 
 @dataclass(frozen=True)
 class AllOf:
+    """``a and b and …``."""
+
     parts: tuple[FilterExpr, ...]
 
 
 @dataclass(frozen=True)
 class OneOf:
+    """``a or b or …``."""
+
     parts: tuple[FilterExpr, ...]
 
 
 @dataclass(frozen=True)
 class Negation:
+    """``not x``."""
+
     inner: FilterExpr
 
 
@@ -138,6 +143,8 @@ FUNCTIONS = {"startswith": "startsWith", "endswith": "endsWith"}
 
 @dataclass(frozen=True)
 class _Token:
+    """A lexeme and where it starts."""
+
     kind: str
     text: str
     pos: int
@@ -170,6 +177,8 @@ def parse_filter(text: str) -> FilterExpr:
 
 
 class _Parser:
+    """Recursive descent over the tokens: ``or`` binds loosest, then ``and``, then ``not``."""
+
     def __init__(self, text: str, tokens: list[_Token]) -> None:
         self.text = text
         self.tokens = tokens

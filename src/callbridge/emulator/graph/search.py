@@ -118,6 +118,8 @@ def parse(value: str) -> SearchExpr:
 
 
 class _Parser:
+    """Recursive descent over the ``$search`` value, tracking the cursor for error positions."""
+
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0

@@ -18,7 +18,6 @@ from callbridge.emulator.teams.licences import ServicePlan
 from callbridge.emulator.teams.tenant import TenantUser
 
 BASIC = frozenset({"id", "displayName", "givenName", "surname", "mail", "userPrincipalName"})
-NOT_IN_COLLECTIONS = GraphError(501, "NotImplemented", "This operation target is not yet supported.")
 SORTING_UNSUPPORTED = "Sorting not supported for current query."
 
 
@@ -145,7 +144,7 @@ def selection(names: tuple[str, ...] | None, collection: bool, basic_only: bool)
         if found is None:
             raise bad_request("Parsing OData Select and Expand failed: " + unknown_property(name))
         if collection and found.single_only:
-            raise NOT_IN_COLLECTIONS
+            raise GraphError(501, "NotImplemented", "This operation target is not yet supported.")
         if basic_only and found.name not in BASIC:
             raise forbidden()
         chosen.setdefault(found.name, found)
@@ -274,10 +273,8 @@ def find_page(
     after: Cursor | None,
     count: bool = False,
 ) -> Page:
-    """One page of matching users after the cursor, counting every match when asked.
-
-    Without ``$orderby`` users come in tenant order and the cursor is a position, so each page scans only from
-    where the last one stopped; with it, a bounded heap picks the page instead of sorting every match."""
+    """Matching users after the cursor: in tenant order from a position, or by ``$orderby`` through a bounded heap
+    (no full sort per page); every match counted when asked."""
     if order is None:
         if after is not None and not isinstance(after, int):
             raise expired_page_token()
