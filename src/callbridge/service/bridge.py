@@ -294,16 +294,16 @@ class CallBridge:
         await self.store.update_call(call_key, lambda r: routing.remember(r, invitation))
         connection = str(record.call_connection_id)
         name = source_display_name or (record.rule.source_display_name if record.rule else None)
-        outcome, invitation_id = await self._run(
-            invitation.operation_context,
-            lambda: self.control.add_teams_user(
+
+        async def ring() -> str:
+            """Send the invitation and remember its id at once, so a cancel works while the caller waits."""
+            invitation_id = await self.control.add_teams_user(
                 connection, found.id, name, timeout_seconds, invitation.operation_context
-            ),
-            wait,
-            call_key,
-        )
-        if invitation_id is not None:
+            )
             await self._learn_invitation(call_key, invitation.operation_context, invitation_id)
+            return invitation_id
+
+        outcome, invitation_id = await self._run(invitation.operation_context, ring, wait, call_key)
         await self._audit(actor, "add", call_key, found.display_name, outcome)
         return OperationResult(invitation.operation_context, found.display_name, invitation_id, outcome)
 
@@ -344,17 +344,12 @@ class CallBridge:
         return OperationResult(context, name, outcome=outcome)
 
     async def cancel(self, call_key: str, who: str, actor: str) -> OperationResult:
-        """Stop ringing someone: by name, invitation id or operation context."""
+        """Stop ringing someone: by name, UPN, mail, object id, invitation id or operation context."""
         record = await self._require(call_key)
-        wanted = who.lower()
-        invitation = next(
-            (
-                i
-                for i in record.invitations.values()
-                if wanted in (i.operation_context.lower(), (i.invitation_id or "").lower(), i.display_name.lower())
-            ),
-            None,
-        )
+        invitation = _ringing(record, who)
+        if invitation is None and not who.lower().startswith("callbridge:"):
+            found = await self._find(who)
+            invitation = _ringing(record, routing.teams_raw_id(found.id))
         if invitation is None:
             raise OperatorError(404, f"nobody matching {who!r} is being rung on this call")
         await self._cancel(call_key, invitation.operation_context)
@@ -469,6 +464,23 @@ class CallBridge:
         result = outcome.explanation if outcome else "requested"
         await self.store.audit(AuditEntry(actor=actor, action=action, call_key=call_key, target=target, result=result))
         await self._note(call_key, "operator", f"{actor}: {action} {target or ''}".strip() + f" — {result}")
+
+
+def _ringing(record: CallRecord, who: str) -> Invitation | None:
+    """The pending invitation ``who`` names directly (no directory lookup)."""
+    wanted = who.lower()
+    for invitation in record.invitations.values():
+        names = {
+            invitation.operation_context.lower(),
+            (invitation.invitation_id or "").lower(),
+            invitation.display_name.lower(),
+            (invitation.user_principal_name or "").lower(),
+            invitation.target_raw_id.lower(),
+            invitation.target_raw_id.lower().removeprefix("8:orgid:"),
+        }
+        if wanted in names:
+            return invitation
+    return None
 
 
 def _raw(identifier: object) -> str | None:

@@ -8,9 +8,10 @@ from typing import Any
 from callbridge.service import routing
 from callbridge.service.events import Event
 from callbridge.service.explain import explain
-from callbridge.service.models import CallRecord, CallState, Outcome, Person, Target, now
+from callbridge.service.models import CallRecord, CallState, Invitation, Outcome, Person, Target, now
 from callbridge.service.routing import Action
 
+TRANSFERRED_AWAY = 7015  # the app's leg ends this way after a 1:1 transfer
 OUTCOME_KINDS = {
     "AddParticipantSucceeded": ("add", True),
     "AddParticipantFailed": ("add", False),
@@ -57,8 +58,8 @@ def apply(record: CallRecord, event: Event, targets: list[Target] | None, resour
     if kind == "ParticipantsUpdated":
         return _participants(record, data)
     if kind in ("CallDisconnected", "AnswerFailed", "CreateCallFailed", "ConnectFailed"):
-        if record.state is not CallState.TRANSFERRED:
-            record.state = CallState.ENDED
+        transferred = (data.get("resultInformation") or {}).get("subCode") == TRANSFERRED_AWAY
+        record.state = CallState.TRANSFERRED if transferred else CallState.ENDED
         record.ended_at = now()
         record.invitations.clear()
         return Applied(f"{kind} ({_code(data)})")
@@ -105,17 +106,18 @@ def _outcome(record: CallRecord, kind: str, data: dict[str, Any], resource_id: s
     info = data.get("resultInformation") or {}
     code, sub_code = info.get("code"), info.get("subCode")
     target_raw = _target_raw_id(data)
-    invitation = record.invitations.get(context) if isinstance(context, str) else None
+    if operation == "cancel":
+        invitation = _by_invitation_id(record, data.get("invitationId"))
+    else:
+        invitation = record.invitations.get(context) if isinstance(context, str) else None
     name = invitation.display_name if invitation else display_name(record, target_raw or "")
     upn = invitation.user_principal_name if invitation else None
     actions: list[Action] = []
     if operation == "add" and invitation is not None:
         del record.invitations[invitation.operation_context]
         actions = routing.ring_answered(record, invitation) if succeeded else routing.ring_failed(record, invitation)
-    elif operation == "cancel":
-        _forget_cancelled(record, data.get("invitationId"), succeeded)
-    elif operation == "transfer" and succeeded:
-        record.state = CallState.TRANSFERRED
+    elif operation == "cancel" and succeeded and invitation is not None:
+        del record.invitations[invitation.operation_context]
     if succeeded:
         text = {"add": f"{name} joined", "remove": f"{name} was removed", "transfer": f"transferred to {name}",
                 "cancel": f"stopped ringing {name}"}[operation]  # fmt: skip
@@ -144,9 +146,5 @@ def _target_raw_id(data: dict[str, Any]) -> str | None:
     return None
 
 
-def _forget_cancelled(record: CallRecord, invitation_id: object, succeeded: bool) -> None:
-    if not succeeded:
-        return
-    for context, invitation in list(record.invitations.items()):
-        if invitation.invitation_id == invitation_id:
-            del record.invitations[context]
+def _by_invitation_id(record: CallRecord, invitation_id: object) -> Invitation | None:
+    return next((i for i in record.invitations.values() if i.invitation_id == invitation_id), None)

@@ -15,6 +15,7 @@ from callbridge.service.models import AuditEntry, CallRecord, TimelineEntry
 from callbridge.service.store import DAY, CallNotFound, Store
 
 T = TypeVar("T")
+BUSY_TIMEOUT_MS = 10_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -44,31 +45,41 @@ class SqliteStore(Store):
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
+        db = await aiosqlite.connect(path, isolation_level=None)
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         await db.executescript(SCHEMA)
-        await db.commit()
         return cls(db)
 
     async def claim(self, key: str, ttl_seconds: int = DAY) -> bool:
         now = time.time()
-        async with self._lock:
+        async with self._lock, self._transaction():
             await self._db.execute("DELETE FROM claims WHERE key = ? AND expires < ?", (key, now))
             cursor = await self._db.execute(
                 "INSERT OR IGNORE INTO claims (key, expires) VALUES (?, ?)", (key, now + ttl_seconds)
             )
-            await self._db.commit()
             return cursor.rowcount == 1
 
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        """A write transaction that holds SQLite's write lock from the start, so a read-modify-write done
+        by another connection (another process on the same file) cannot interleave."""
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
     async def create_call(self, record: CallRecord) -> None:
-        async with self._lock:
+        async with self._lock, self._transaction():
             await self._db.execute(
                 "INSERT INTO calls (call_key, call_connection_id, active, started_at, body) VALUES (?, ?, ?, ?, ?)",
                 (record.call_key, record.call_connection_id, int(record.active), record.started_at.isoformat(),
                  record.model_dump_json()),
             )  # fmt: skip
-            await self._db.commit()
 
     async def get_call(self, call_key: str) -> CallRecord | None:
         cursor = await self._db.execute("SELECT body FROM calls WHERE call_key = ?", (call_key,))
@@ -81,7 +92,7 @@ class SqliteStore(Store):
         return CallRecord.model_validate_json(row[0]) if row else None
 
     async def update_call(self, call_key: str, change: Callable[[CallRecord], T]) -> tuple[CallRecord, T]:
-        async with self._lock:
+        async with self._lock, self._transaction():
             record = await self.get_call(call_key)
             if record is None:
                 raise CallNotFound(f"no call {call_key!r}")
@@ -91,7 +102,6 @@ class SqliteStore(Store):
                 "UPDATE calls SET call_connection_id = ?, active = ?, body = ? WHERE call_key = ?",
                 (record.call_connection_id, int(record.active), record.model_dump_json(), call_key),
             )
-            await self._db.commit()
             return record, result
 
     async def list_calls(self, active_only: bool = False, limit: int = 100) -> list[CallRecord]:
@@ -104,7 +114,6 @@ class SqliteStore(Store):
             await self._db.execute(
                 "INSERT INTO timeline (call_key, body) VALUES (?, ?)", (call_key, entry.model_dump_json())
             )
-            await self._db.commit()
 
     async def timeline(self, call_key: str) -> list[TimelineEntry]:
         cursor = await self._db.execute("SELECT body FROM timeline WHERE call_key = ? ORDER BY id", (call_key,))
@@ -113,7 +122,6 @@ class SqliteStore(Store):
     async def audit(self, entry: AuditEntry) -> None:
         async with self._lock:
             await self._db.execute("INSERT INTO audit (body) VALUES (?)", (entry.model_dump_json(),))
-            await self._db.commit()
 
     async def audit_log(self, limit: int = 200) -> list[AuditEntry]:
         cursor = await self._db.execute("SELECT body FROM audit ORDER BY id DESC LIMIT ?", (limit,))
