@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 from callbridge.service.bridge import CHANGES, CallBridge, OperationResult, OperatorError
 from callbridge.service.models import CallRecord
 
+HEARTBEAT_SECONDS = 15.0
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="The operator API key.")
 
 
@@ -199,15 +200,24 @@ def operator_router(bridge: CallBridge) -> APIRouter:
 
 
 async def _changes(bridge: CallBridge) -> AsyncIterator[str]:
+    """Change events, with a comment after each quiet ``HEARTBEAT_SECONDS`` so proxies keep the stream open.
+
+    The pending read survives a heartbeat: timing out ``anext()`` itself would cancel it, which finishes the
+    store's message generator and ends the stream."""
     async with bridge.store.listen(CHANGES) as messages:
         yield "retry: 1000\n\n"
-        while True:
-            try:
-                message = await asyncio.wait_for(anext(messages), 15.0)
-            except TimeoutError:
-                yield ": keep-alive\n\n"
-                continue
-            yield f"event: change\ndata: {json.dumps(message)}\n\n"
+        reading: asyncio.Future[dict[str, Any]] = asyncio.ensure_future(anext(messages))
+        try:
+            while True:
+                done, _ = await asyncio.wait({reading}, timeout=HEARTBEAT_SECONDS)
+                if not done:
+                    yield ": keep-alive\n\n"
+                    continue
+                message = reading.result()
+                reading = asyncio.ensure_future(anext(messages))
+                yield f"event: change\ndata: {json.dumps(message)}\n\n"
+        finally:
+            reading.cancel()
 
 
 async def _record(bridge: CallBridge, call: str) -> CallRecord:

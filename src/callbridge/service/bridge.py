@@ -17,12 +17,20 @@ from typing import Any
 
 from callbridge.service import routing
 from callbridge.service.calls import CallControl, CallControlError
-from callbridge.service.directory import Directory, DirectoryError, DirectoryUser, PresenceInfo, Throttled, UserNotFound
+from callbridge.service.directory import (
+    AmbiguousUser,
+    Directory,
+    DirectoryError,
+    DirectoryUser,
+    PresenceInfo,
+    Throttled,
+    UserNotFound,
+)
 from callbridge.service.events import INCOMING_CALL, Event, Unverified
 from callbridge.service.handling import Applied, apply
 from callbridge.service.models import AuditEntry, CallRecord, CallState, Invitation, Outcome, Target, TimelineEntry
 from callbridge.service.routing import Action, CancelRing, HangUp, Remove, Ring, TransferTo
-from callbridge.service.settings import ServiceSettings
+from callbridge.service.settings import E164, ServiceSettings
 from callbridge.service.store import Store
 
 log = logging.getLogger(__name__)
@@ -294,16 +302,16 @@ class CallBridge:
         await self.store.update_call(call_key, lambda r: routing.remember(r, invitation))
         connection = str(record.call_connection_id)
         name = source_display_name or (record.rule.source_display_name if record.rule else None)
-
-        async def ring() -> str:
-            """Send the invitation and remember its id at once, so a cancel works while the caller waits."""
-            invitation_id = await self.control.add_teams_user(
+        outcome, invitation_id = await self._run(
+            invitation.operation_context,
+            lambda: self.control.add_teams_user(
                 connection, found.id, name, timeout_seconds, invitation.operation_context
-            )
+            ),
+            wait,
+            call_key,
+        )
+        if invitation_id is not None:
             await self._learn_invitation(call_key, invitation.operation_context, invitation_id)
-            return invitation_id
-
-        outcome, invitation_id = await self._run(invitation.operation_context, ring, wait, call_key)
         await self._audit(actor, "add", call_key, found.display_name, outcome)
         return OperationResult(invitation.operation_context, found.display_name, invitation_id, outcome)
 
@@ -325,6 +333,8 @@ class CallBridge:
         """Transfer the call to a Teams user or a phone number; with a transferee, swap that participant."""
         record = await self._connected(call_key)
         if user.startswith("+"):
+            if not E164.match(user):
+                raise OperatorError(400, f"{user!r} is not an E.164 phone number such as +14255550123")
             raw_id, name = f"4:{user}", user
         else:
             found = await self._find(user)
@@ -511,6 +521,8 @@ def _status_for(exc: CallControlError) -> int:
 def _directory_status(exc: DirectoryError) -> int:
     if isinstance(exc, UserNotFound):
         return 404
+    if isinstance(exc, AmbiguousUser):
+        return 409
     if isinstance(exc, Throttled):
         return 429
     return 502

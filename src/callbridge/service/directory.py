@@ -48,6 +48,10 @@ class UserNotFound(DirectoryError):
     """No Teams user matches."""
 
 
+class AmbiguousUser(DirectoryError):
+    """Several users match a name and none exactly."""
+
+
 class Throttled(DirectoryError):
     """Graph kept answering 429 after the SDK's retries."""
 
@@ -207,12 +211,15 @@ class Directory:
         if not matches:
             raise UserNotFound(f"nobody named {query!r} in the directory")
         exact = [u for u in matches if u.display_name.lower() == query.lower()]
-        return (exact or matches)[0]
+        if len(exact) == 1 or (not exact and len(matches) == 1):
+            return (exact or matches)[0]
+        names = ", ".join(f"{u.display_name} ({u.user_principal_name or u.id})" for u in (exact or matches)[:5])
+        raise AmbiguousUser(f"{query!r} matches several people: {names}; give the UPN or object id")
 
     async def search(self, text: str, top: int = 10) -> list[DirectoryUser]:
         """Users whose names start with the words of ``text`` (Graph ``$search``, eventual consistency)."""
-        words = text.replace('"', " ").replace("\\", " ").strip()
-        if not words:
+        words = " ".join("".join(ch if ch.isprintable() and ch not in '"\\' else " " for ch in text).split())
+        if not any(ch.isalnum() for ch in words):
             return []
         return await self._list(search=f'"displayName:{words}"', top=top, consistency=True)
 

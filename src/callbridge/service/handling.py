@@ -113,6 +113,8 @@ def _outcome(record: CallRecord, kind: str, data: dict[str, Any], resource_id: s
     name = invitation.display_name if invitation else display_name(record, target_raw or "")
     upn = invitation.user_principal_name if invitation else None
     actions: list[Action] = []
+    if succeeded and target_raw:
+        _roster_follows(record, operation, target_raw, name)
     if operation == "add" and invitation is not None:
         del record.invitations[invitation.operation_context]
         actions = routing.ring_answered(record, invitation) if succeeded else routing.ring_failed(record, invitation)
@@ -144,6 +146,16 @@ def _target_raw_id(data: dict[str, Any]) -> str | None:
         if isinstance(value, dict) and isinstance(value.get("rawId"), str):
             return str(value["rawId"])
     return None
+
+
+def _roster_follows(record: CallRecord, operation: str, raw_id: str, name: str) -> None:
+    """Reflect a join or removal at once; the next ParticipantsUpdated confirms it."""
+    present = [p for p in record.participants if p.raw_id.lower() != raw_id.lower()]
+    if operation == "add":
+        kind = "microsoftTeamsUser" if raw_id.startswith("8:orgid:") else "unknown"
+        present.append(Person(raw_id=raw_id, kind=kind, display_name=name))
+    if operation in ("add", "remove"):
+        record.participants = present
 
 
 def _by_invitation_id(record: CallRecord, invitation_id: object) -> Invitation | None:

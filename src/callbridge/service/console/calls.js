@@ -36,9 +36,8 @@ function callCard(call, refresh) {
   const timeline = h("ol", { class: "plain service-timeline" });
 
   const run = (text, request) => {
-    const done = notes.track(text, request).then(refresh);
+    notes.track(text, request).then(refresh);
     refresh();
-    return done;
   };
   const search = async (text) => (await api.get(`/directory/users?${new URLSearchParams({ search: text })}`)).value;
   const add = userPicker({
@@ -47,15 +46,19 @@ function callCard(call, refresh) {
     placeholder: "Search the directory",
     search,
     choose: ({ query, name }) =>
-      run(`Adding ${name}…`, () => api.post(callPath(key, "/participants"), { user: query, wait: true })),
+      run(`Adding ${name}…`, () => api.post(callPath(key, "/participants"), { user: query })),
   });
+  const transferee = h("select", { id: `${titleId}-transferee`, "data-key": "transferee" });
   const transfer = userPicker({
     label: "Transfer to",
     action: "Transfer",
     placeholder: "Teams user or +14255550199",
     search,
-    choose: ({ query, name }) =>
-      run(`Transferring to ${name}…`, () => api.post(callPath(key, "/transfer"), { target: query, wait: true })),
+    choose: ({ query, name }) => {
+      const swapped = transferee.selectedOptions[0]?.dataset.name;
+      const body = { target: query, transferee: transferee.value || undefined, wait: true };
+      run(`Transferring ${swapped ?? "the call"} to ${name}…`, () => api.post(callPath(key, "/transfer"), body));
+    },
   });
 
   const element = h(
@@ -72,7 +75,13 @@ function callCard(call, refresh) {
       "div",
       { class: "call-body" },
       h("div", {}, h("h4", {}, "In the call"), people, ringing),
-      h("div", { class: "call-actions" }, add, transfer),
+      h(
+        "div",
+        { class: "call-actions" },
+        add,
+        h("div", { class: "transferee" }, h("label", { for: transferee.id }, "Transfer"), transferee),
+        transfer,
+      ),
     ),
     h("h4", {}, "Outcomes"),
     outcomes,
@@ -130,7 +139,12 @@ function callCard(call, refresh) {
     update({ call: current, timeline: entries }) {
       state.textContent = current.state;
       state.className = `badge state-${current.state}`;
-      render(people, current.participants, (all) => all.filter((p) => !p.isApp).map(person));
+      const humans = current.participants.filter((p) => !p.isApp);
+      render(people, humans, () => humans.map(person));
+      render(transferee, humans, () => [
+        h("option", { value: "" }, "the whole call (hand it over)"),
+        humans.map((p) => h("option", { value: p.rawId, "data-name": p.displayName }, `${p.displayName} (swap)`)),
+      ]);
       render(ringing, current.invitations, (invitations) => Object.values(invitations).map(ring));
       render(outcomes, notes.view(current.outcomes), (shown) =>
         shown.length ? shown.map(outcomeItem) : h("li", { class: "hint" }, "Nothing yet."),
