@@ -19,7 +19,8 @@ from callbridge.emulator.graph.odata import compile_filter, parse_filter
 from callbridge.emulator.graph.options import QueryString
 from callbridge.emulator.graph.routes import Call, GraphApi
 from callbridge.emulator.graph.search import compile_search, haystack, parse, tokens
-from callbridge.emulator.teams.tenant import TeamsTenant, TenantUser
+from callbridge.emulator.teams.tenant import TeamsTenant
+from callbridge.emulator.teams.users import TenantUser
 
 APP = Principal("tenant", "app", "sp", frozenset({"User.Read.All"}), frozenset())
 

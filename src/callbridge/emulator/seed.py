@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from callbridge.emulator.entra.apps import AppRegistration
 from callbridge.emulator.teams.policies import ExternalAccessPolicy
-from callbridge.emulator.teams.tenant import AcsFederation, TenantUser
+from callbridge.emulator.teams.tenant import AcsFederation
+from callbridge.emulator.teams.users import TenantUser
 
 if TYPE_CHECKING:
     from callbridge.emulator.cloud import LocalCloud

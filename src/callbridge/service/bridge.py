@@ -373,7 +373,7 @@ class CallBridge:
         try:
             await self.control.hang_up(record.call_connection_id, for_everyone)
         except CallControlError as exc:
-            raise OperatorError(502, str(exc)) from None
+            raise OperatorError(_status_for(exc), str(exc)) from None
         await self._audit(actor, "hang up" if not for_everyone else "terminate", call_key, None, None)
 
     async def _run(

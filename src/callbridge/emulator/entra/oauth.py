@@ -17,7 +17,7 @@ from callbridge.emulator.entra.apps import AppRegistration
 from callbridge.emulator.entra.discovery import TenantPath, issuer, resolve_tenant
 from callbridge.emulator.entra.scopes import DelegatedScope, app_audience, consented, delegated_scope
 from callbridge.emulator.entra.tokens import TokenError
-from callbridge.emulator.teams.tenant import TenantUser
+from callbridge.emulator.teams.users import TenantUser
 
 if TYPE_CHECKING:
     from callbridge.emulator.cloud import LocalCloud

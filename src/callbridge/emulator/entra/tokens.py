@@ -15,7 +15,7 @@ import jwt
 from callbridge.emulator.clock import Clock
 from callbridge.emulator.entra.apps import AppRegistration
 from callbridge.emulator.keys import SigningKey
-from callbridge.emulator.teams.tenant import TenantUser
+from callbridge.emulator.teams.users import TenantUser
 
 GRAPH_RESOURCE = "https://graph.microsoft.com"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"

@@ -37,7 +37,8 @@ from callbridge.emulator.graph.search import Getter, compile_search
 from callbridge.emulator.graph.search import parse as parse_search
 from callbridge.emulator.graph.throttle import Throttle
 from callbridge.emulator.journal import EntryKind, Lane
-from callbridge.emulator.teams.tenant import TeamsTenant, TenantUser
+from callbridge.emulator.teams.tenant import TeamsTenant
+from callbridge.emulator.teams.users import TenantUser
 
 if TYPE_CHECKING:
     from callbridge.emulator.cloud import LocalCloud

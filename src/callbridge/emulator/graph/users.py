@@ -15,7 +15,7 @@ from callbridge.emulator.graph.odata import ADVANCED, DEFAULT, Edm, Field, Predi
 from callbridge.emulator.graph.options import Cursor, expired_page_token
 from callbridge.emulator.graph.search import Getter
 from callbridge.emulator.teams.licences import ServicePlan
-from callbridge.emulator.teams.tenant import TenantUser
+from callbridge.emulator.teams.users import TenantUser
 
 BASIC = frozenset({"id", "displayName", "givenName", "surname", "mail", "userPrincipalName"})
 SORTING_UNSUPPORTED = "Sorting not supported for current query."

@@ -11,7 +11,8 @@ from callbridge.emulator.acs.results import Result
 from callbridge.emulator.clock import Clock, Timer
 from callbridge.emulator.journal import CallIds, EntryKind, Journal, Lane
 from callbridge.emulator.teams.presence import Presence, effective_presence
-from callbridge.emulator.teams.tenant import AnswerAction, TeamsTenant, TenantUser
+from callbridge.emulator.teams.tenant import TeamsTenant
+from callbridge.emulator.teams.users import AnswerAction, TenantUser
 from callbridge.identifiers import Identifier, TeamsApp, TeamsUser, to_model
 
 
