@@ -12,6 +12,8 @@ from callbridge.emulator.server import RunningEmulator
 from tests.support.receiver import AppReceiver, RunningReceiver
 from tests.support.scenario import Cloud
 
+pytest_plugins = ["tests.support.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:

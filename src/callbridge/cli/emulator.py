@@ -27,6 +27,7 @@ def describe(server: EmulatorServer) -> str:
             f"  CA certificate   {cloud.certificates.ca_cert.resolve()}",
             f"  Resource id      {cloud.resource.immutable_id}",
             f"  Phone numbers    {numbers}",
+            f"  Web UI           {cloud.urls.http}/ui/",
             f"  Control API      {cloud.urls.http}/emulator/info",
             f"  Data dir         {cloud.config.data_dir.resolve()}",
             "",

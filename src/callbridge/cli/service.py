@@ -72,6 +72,7 @@ def serve(config: Path | None) -> None:
     out.print(f"[bold]callbridge service[/bold] on {server.url}", highlight=False)
     out.print(f"  Event Grid webhook  {server.settings.public_base_url}/eventgrid", highlight=False)
     out.print(f"  Operator API        {server.url}/api (OpenAPI: {server.url}/api/openapi.json)", highlight=False)
+    out.print(f"  Operator console    {server.url}/console/ (asks for the operator API key)", highlight=False)
     for warning in settings_warnings(settings):
         out.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
     asyncio.run(_serve(server))
@@ -139,7 +140,9 @@ def _banner(emulator: RunningEmulator, service_url: str, api_key: str) -> None:
     lines = [
         "[bold]callbridge is up[/bold]: the local cloud and the service, wired together",
         f"  Service            {service_url}   (operator API {service_url}/api, key {api_key})",
+        f"  Operator console   {service_url}/console/#key={api_key}",
         f"  Local cloud        {cloud.urls.http}  (HTTPS {cloud.urls.https})",
+        f"  Local cloud UI     {cloud.urls.http}/ui/   (Teams clients, phone, call timeline, tenant admin)",
         f"  Connection string  {cloud.connection_string}",
         f"  CA certificate     {cloud.certificates.ca_cert.resolve()}",
         f'  Routing            calls to {number} ring Art Anderson as "Jack (Contoso Tech Support)"',

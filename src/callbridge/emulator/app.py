@@ -1,16 +1,21 @@
-"""The local cloud's one ASGI app: Call Automation, its signing keys, and the /emulator control API."""
+"""The local cloud's one ASGI app: Call Automation, its signing keys, the /emulator control API and its web UI."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from callbridge.emulator.cloud import LocalCloud
 from callbridge.emulator.control import control_routes
 from callbridge.emulator.entra.routes import entra_routes
 from callbridge.emulator.graph.routes import graph_routes
+from callbridge.pages import page_routes
+
+UI_PAGES = Path(__file__).parent / "ui"
 
 CALLING_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -37,6 +42,9 @@ def create_app(cloud: LocalCloud) -> Starlette:
             }
         )
 
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/ui/")
+
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse(
             {"error": {"code": "NotFound", "message": f"Nothing is served at {request.method} {request.url.path}."}},
@@ -62,6 +70,8 @@ def create_app(cloud: LocalCloud) -> Starlette:
             Mount("/emulator", routes=control_routes(cloud)),
             Mount("/v1.0", routes=graph_routes(cloud)),
             *entra_routes(cloud),
+            Route("/", home, methods=["GET"]),
+            *page_routes("/ui", UI_PAGES),
         ],
         exception_handlers={404: not_found, 405: method_not_allowed},
     )

@@ -156,6 +156,11 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def latest_seq(self) -> int:
+        """The newest entry's sequence number; 0 when the journal is empty."""
+        return self._entries[-1].seq if self._entries else 0
+
     def clear(self) -> None:
         self._entries.clear()
 

@@ -147,8 +147,8 @@ class CallBridge:
         resource = self.settings.acs_immutable_resource_id
         record, applied = await self.store.update_call(call_key, lambda r: apply(r, event, targets, resource))
         await self._note(call_key, "event", applied.summary, event.data)
-        if applied.outcome is not None:
-            await self._announce(applied.outcome)
+        for outcome in applied.announced:
+            await self._announce(outcome)
         await self._execute(record, applied.actions)
 
     async def _announce(self, outcome: Outcome) -> None:
@@ -267,12 +267,12 @@ class CallBridge:
                 succeeded=False, explanation=f"could not ring {invitation.display_name}: {exc}",
             )  # fmt: skip
             record.outcomes.append(outcome)
-            return Applied(outcome.explanation, routing.ring_failed(record, invitation), outcome)
+            return Applied(outcome.explanation, routing.ring_failed(record, invitation), [outcome])
 
         record, applied = await self.store.update_call(call_key, fail)
         await self._note(call_key, "action", applied.summary)
-        if applied.outcome is not None:
-            await self._announce(applied.outcome)
+        for outcome in applied.announced:
+            await self._announce(outcome)
         await self._execute(record, applied.actions)
 
     # ------------------------------------------------------------------ operator actions
@@ -302,16 +302,15 @@ class CallBridge:
         await self.store.update_call(call_key, lambda r: routing.remember(r, invitation))
         connection = str(record.call_connection_id)
         name = source_display_name or (record.rule.source_display_name if record.rule else None)
-        outcome, invitation_id = await self._run(
-            invitation.operation_context,
-            lambda: self.control.add_teams_user(
+
+        async def send() -> str:
+            invitation_id = await self.control.add_teams_user(
                 connection, found.id, name, timeout_seconds, invitation.operation_context
-            ),
-            wait,
-            call_key,
-        )
-        if invitation_id is not None:
+            )
             await self._learn_invitation(call_key, invitation.operation_context, invitation_id)
+            return invitation_id
+
+        outcome, invitation_id = await self._run(invitation.operation_context, send, wait, call_key)
         await self._audit(actor, "add", call_key, found.display_name, outcome)
         return OperationResult(invitation.operation_context, found.display_name, invitation_id, outcome)
 

@@ -30,7 +30,13 @@ class Applied:
 
     summary: str
     actions: list[Action] = field(default_factory=list)
-    outcome: Outcome | None = None
+    outcomes: list[Outcome] = field(default_factory=list)
+    also_settles: list[Outcome] = field(default_factory=list)
+
+    @property
+    def announced(self) -> list[Outcome]:
+        """Everything an operator may be waiting on: the outcomes, and operations they end as a side effect."""
+        return self.outcomes + self.also_settles
 
 
 def display_name(record: CallRecord, raw_id: str) -> str:
@@ -113,6 +119,8 @@ def _outcome(record: CallRecord, kind: str, data: dict[str, Any], resource_id: s
     name = invitation.display_name if invitation else display_name(record, target_raw or "")
     upn = invitation.user_principal_name if invitation else None
     actions: list[Action] = []
+    settled: list[Outcome] = []
+    ended_add: Outcome | None = None
     if succeeded and target_raw:
         _roster_follows(record, operation, target_raw, name)
     if operation == "add" and invitation is not None:
@@ -120,24 +128,32 @@ def _outcome(record: CallRecord, kind: str, data: dict[str, Any], resource_id: s
         actions = routing.ring_answered(record, invitation) if succeeded else routing.ring_failed(record, invitation)
     elif operation == "cancel" and succeeded and invitation is not None:
         del record.invitations[invitation.operation_context]
+        ended_add = _outcome_of(
+            invitation.operation_context, "add", name, False, code, sub_code, f"stopped ringing {name}"
+        )
     if succeeded:
         text = {"add": f"{name} joined", "remove": f"{name} was removed", "transfer": f"transferred to {name}",
                 "cancel": f"stopped ringing {name}"}[operation]  # fmt: skip
     else:
         text = explain(code, sub_code, name, upn, resource_id)
-    outcome = None
     if isinstance(context, str):
-        outcome = Outcome(
-            operation_context=context,
-            operation=operation,
-            target=name,
-            succeeded=succeeded,
-            code=code,
-            sub_code=sub_code,
-            explanation=text,
-        )
-        record.outcomes.append(outcome)
-    return Applied(f"{kind}: {text}", actions, outcome)
+        settled.insert(0, _outcome_of(context, operation, name, succeeded, code, sub_code, text))
+    record.outcomes.extend(settled)
+    return Applied(f"{kind}: {text}", actions, settled, [ended_add] if ended_add else [])
+
+
+def _outcome_of(
+    context: str, operation: str, name: str, succeeded: bool, code: int | None, sub_code: int | None, text: str
+) -> Outcome:
+    return Outcome(
+        operation_context=context,
+        operation=operation,
+        target=name,
+        succeeded=succeeded,
+        code=code,
+        sub_code=sub_code,
+        explanation=text,
+    )
 
 
 def _target_raw_id(data: dict[str, Any]) -> str | None:

@@ -14,7 +14,7 @@ from callbridge.emulator.eventgrid.delivery import HandshakeFailed
 from callbridge.emulator.journal import EntryKind, Journal, Lane
 from callbridge.emulator.pstn import PhoneError
 from callbridge.emulator.teams.clients import ClientError
-from callbridge.emulator.teams.tenant import TenantError
+from callbridge.emulator.teams.users import TenantError
 
 
 class ControlError(Exception):

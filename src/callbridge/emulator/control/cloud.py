@@ -218,10 +218,11 @@ class CloudControl:
         return JSONResponse({"value": entries})
 
     async def events(self, request: Request) -> Response:
-        """Server-Sent Events: every journal entry as it is recorded (``Last-Event-ID`` replays the gap)."""
+        """Server-Sent Events: every journal entry as it is recorded (``Last-Event-ID`` replays the gap;
+        ``?after=latest`` starts from now, for a view that loads the current state itself)."""
         journal = self.cloud.journal
         last = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
-        after = int(last) if last.isdigit() else 0
+        after = journal.latest_seq if last == "latest" else int(last) if last.isdigit() else 0
         return StreamingResponse(
             sse_stream(journal, after), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
         )

@@ -17,7 +17,8 @@ from callbridge.emulator.cloud import LocalCloud
 from callbridge.emulator.control.base import ControlError, Guard, read_json
 from callbridge.emulator.entra.apps import AppRegistration
 from callbridge.emulator.teams.policies import ExternalAccessPolicy, policy_identity
-from callbridge.emulator.teams.tenant import AcsFederation, Group, TenantUser
+from callbridge.emulator.teams.tenant import AcsFederation, Group
+from callbridge.emulator.teams.users import TenantUser
 
 
 class TenantControl:
@@ -49,8 +50,13 @@ class TenantControl:
     # ------------------------------------------------------------------ users
 
     def user_json(self, user: TenantUser) -> dict[str, Any]:
-        """A user as the control API shows them: profile, gates, client state and effective presence."""
-        return {**user.as_json(), "presence": self.cloud.teams.presence(user).as_json()}
+        """A user as the control API shows them: profile, gates, client state, effective presence (``presence``)
+        and the presence they set (``preferredPresence``)."""
+        return {
+            **user.as_json(),
+            "presence": self.cloud.teams.presence(user).as_json(),
+            "preferredPresence": user.presence.as_json(),
+        }
 
     async def users(self, request: Request) -> Response:
         tenant = self.cloud.tenant
