@@ -104,11 +104,12 @@ class TeamsApp:
 
     app_id: str
     cloud: Cloud = Cloud.PUBLIC
+    legacy_prefix: str | None = None
     kind = Kind.MICROSOFT_TEAMS_APP
 
     @property
     def raw_id(self) -> str:
-        return _TEAMS_APP_PREFIXES[self.cloud] + self.app_id
+        return (self.legacy_prefix or _TEAMS_APP_PREFIXES[self.cloud]) + self.app_id
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def from_raw_id(raw_id: str) -> Identifier:
             return TeamsApp(app_id=raw_id[len(prefix) :], cloud=cloud)
     for prefix, cloud in _LEGACY_BOT_PREFIXES.items():
         if lowered.startswith(prefix):
-            return TeamsApp(app_id=raw_id[len(prefix) :], cloud=cloud)
+            return TeamsApp(app_id=raw_id[len(prefix) :], cloud=cloud, legacy_prefix=prefix)
     if lowered.startswith(_SPOOL_PREFIX):
         return CommunicationUser(id=raw_id)
     for cloud, prefix in _ACS_PREFIXES.items():
@@ -199,6 +200,13 @@ def from_model(model: object) -> Identifier:
         if not isinstance(sub, dict):
             raise IdentifierError(f"{key} must be a JSON object")
         identifier = _SUB_OBJECT_PARSERS[key](sub)
+        if raw_id and isinstance(identifier, TeamsApp):
+            from_raw = from_raw_id(raw_id)
+            if isinstance(from_raw, TeamsApp) and (from_raw.app_id, from_raw.cloud) == (
+                identifier.app_id,
+                identifier.cloud,
+            ):
+                return from_raw
         if raw_id and not _same_raw_id(raw_id, identifier):
             raise IdentifierError(f"rawId {raw_id!r} does not match the {key} object ({identifier.raw_id!r})")
         return identifier
