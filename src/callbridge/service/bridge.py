@@ -25,6 +25,7 @@ from callbridge.service.directory import (
     PresenceInfo,
     Throttled,
     UserNotFound,
+    is_object_id,
 )
 from callbridge.service.events import INCOMING_CALL, Event, Unverified
 from callbridge.service.handling import Applied, apply
@@ -412,7 +413,7 @@ class CallBridge:
 
     async def _find(self, query: str) -> DirectoryUser:
         if self.directory is None:
-            if _is_guid(query):
+            if is_object_id(query):
                 return DirectoryUser(query, query, None, None, None, None, None, None)
             raise OperatorError(503, "Graph is not configured, so users can only be given by object id")
         try:
@@ -501,14 +502,6 @@ def _raw(identifier: object) -> str | None:
 def _number_or_raw(identifier: object) -> str:
     raw = _raw(identifier) or ""
     return raw[2:] if raw.startswith("4:") else raw
-
-
-def _is_guid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _status_for(exc: CallControlError) -> int:

@@ -198,7 +198,7 @@ class Directory:
         return user
 
     async def _find(self, query: str) -> DirectoryUser:
-        if _is_guid(query) or "@" in query:
+        if is_object_id(query) or "@" in query:
             found = await self._get(query)
             if found is not None:
                 return found
@@ -333,7 +333,8 @@ def _retry_after(headers: Any) -> float | None:
     return None
 
 
-def _is_guid(text: str) -> bool:
+def is_object_id(text: str) -> bool:
+    """True for a GUID, the form of an Entra object id."""
     try:
         uuid.UUID(text)
     except ValueError:
