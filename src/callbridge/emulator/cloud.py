@@ -27,6 +27,7 @@ from callbridge.emulator.journal import Journal
 from callbridge.emulator.keys import SigningKey
 from callbridge.emulator.persistence import StateFile
 from callbridge.emulator.pstn import PhoneNetwork
+from callbridge.emulator.seed import seed_demo
 from callbridge.emulator.teams.clients import TeamsClients
 from callbridge.emulator.teams.tenant import TeamsTenant
 
@@ -159,8 +160,6 @@ class LocalCloud:
 
     def _seed(self) -> None:
         if self.config.seed == "demo":
-            from callbridge.emulator.seed import seed_demo
-
             seed_demo(self)
 
     def _restore(self, saved: dict[str, Any]) -> None:

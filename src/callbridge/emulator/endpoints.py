@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -123,7 +124,7 @@ class Endpoints:
             invitation=invitation,
         )
 
-    def _schedule(self, invitation: Invitation, delay: float, action: Any) -> None:
+    def _schedule(self, invitation: Invitation, delay: float, action: Callable[[], object]) -> None:
         self._pending[invitation.invitation_id] = self.clock.call_later(delay, action)
 
     def stop_ringing(self, invitation: Invitation) -> None:

@@ -148,7 +148,8 @@ class CloudControl:
         if request.method == "GET":
             return JSONResponse({"value": [c.as_json() for c in phones.all_calls()]})
         body = await read_json(request)
-        record = phones.dial(body.get("from"), body.get("to"), str(body.get("displayName") or ""))  # type: ignore[arg-type]
+        caller, callee = check_number(body.get("from"), "from"), check_number(body.get("to"), "to")
+        record = phones.dial(caller, callee, str(body.get("displayName") or ""))
         return JSONResponse(
             {"serverCallId": record.server_call_id, "correlationId": record.correlation_id}, status_code=201
         )
