@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test lint format demo bench clean
+.PHONY: install test lint format demo bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ demo: $(STAMP) ## Run the quickstart end to end on a fresh local cloud
 
 bench: $(STAMP) ## Measure the local cloud; writes JSON reports to bench/results/
 	$(BIN)/python -m bench
+
+screenshots: $(STAMP) ## Retake the docs' screenshots of both web pages (browser tests)
+	CALLBRIDGE_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/ui
 
 clean: ## Remove the virtual environment and local state
 	rm -rf $(VENV) .callbridge bench/results

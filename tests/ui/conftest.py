@@ -6,6 +6,7 @@ or if the page logs a console error or throws.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ CHROMIUM_ARGS = [
 ]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 DESKTOP = {"width": 1280, "height": 800}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +111,9 @@ def browse(browser: Browser, cloud: Cloud, start_service: StartService) -> Itera
 
 
 def screenshot(page: Page, name: str) -> None:
-    """Save a 1280x800 screenshot for the docs."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / name))
+    """Take a 1280x800 screenshot; `make screenshots` (CALLBRIDGE_UPDATE_SCREENSHOTS=1) writes it to the docs."""
+    png = page.screenshot()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000, "the screenshot is empty"
+    if os.environ.get("CALLBRIDGE_UPDATE_SCREENSHOTS") == "1":
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        (DOCS_IMAGES / name).write_bytes(png)
