@@ -8,10 +8,16 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import callbacks, emulator_rest, memory
+from bench import callbacks, emulator_rest, graph, memory, service
 from bench.report import Benchmark, Section, machine, summary, write
 
-BENCHMARKS: tuple[Benchmark, ...] = (emulator_rest.BENCHMARK, callbacks.BENCHMARK, memory.BENCHMARK)
+BENCHMARKS: tuple[Benchmark, ...] = (
+    emulator_rest.BENCHMARK,
+    callbacks.BENCHMARK,
+    memory.BENCHMARK,
+    graph.BENCHMARK,
+    service.BENCHMARK,
+)
 
 
 def main(names: list[str]) -> int:

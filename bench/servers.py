@@ -1,8 +1,10 @@
 """Servers under test in child processes, so their memory and CPU time are theirs alone.
 
-``python -m bench.servers emulator DATA_DIR`` runs the local cloud (seed demo, instant profile) and
-``python -m bench.servers bare --cert … --key … --body …`` the bare baseline on the same uvicorn/TLS stack.
-Either prints one JSON line with its pid and URLs once serving, then reads commands from stdin:
+``python -m bench.servers emulator DATA_DIR`` runs the local cloud (seed demo, instant profile),
+``python -m bench.servers bare --cert … --key … --body … [--token-body …]`` the bare baseline on the same
+uvicorn/TLS stack, and ``python -m bench.servers service --emulator URL --data-dir … --api-key … --routes …``
+the call-control service wired to that local cloud (its ``/emulator/info``) with the routing rules of a JSON file.
+Each prints one JSON line with its pid and URLs once serving, then reads commands from stdin:
 ``gc`` runs a full collection on the server's loop and answers ``ok``; end of input stops the server.
 """
 
@@ -21,10 +23,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import httpx
+
 from bench.baseline import bare_app
 from bench.proc import cpu_seconds, rss_bytes
 from callbridge.emulator.config import EmulatorConfig
 from callbridge.emulator.server import EmulatorServer
+from callbridge.service.local import local_cloud_settings
+from callbridge.service.server import ServiceServer
+from callbridge.service.settings import RoutingRule
 from callbridge.serving import Listener, Serving, bind, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,8 +59,17 @@ class ServerProcess:
         return cls("emulator", str(data_dir))
 
     @classmethod
-    def bare(cls, cert: Path, key: Path, body: Path) -> ServerProcess:
-        return cls("bare", "--cert", str(cert), "--key", str(key), "--body", str(body))
+    def bare(cls, cert: Path, key: Path, body: Path, token_body: Path | None = None) -> ServerProcess:
+        token = ("--token-body", str(token_body)) if token_body is not None else ()
+        return cls("bare", "--cert", str(cert), "--key", str(key), "--body", str(body), *token)
+
+    @classmethod
+    def service(cls, emulator_url: str, data_dir: Path, api_key: str, routes: Path) -> ServerProcess:
+        """The service, configured from the local cloud at ``emulator_url`` (its HTTP origin)."""
+        return cls(
+            "service", "--emulator", emulator_url, "--data-dir", str(data_dir), "--api-key", api_key,
+            "--routes", str(routes),
+        )  # fmt: skip
 
     @property
     def _stdout(self) -> Any:
@@ -110,10 +126,18 @@ def _emulator(data_dir: Path) -> Hosted:
     return Hosted(server.run(), lambda: server.serving.started, server.stop, urls)
 
 
-def _bare(cert: Path, key: Path, body: Path) -> Hosted:
-    listener = Listener(bare_app(body.read_bytes()), bind("127.0.0.1", 0), cert, key)
+def _bare(cert: Path, key: Path, body: Path, token_body: Path | None) -> Hosted:
+    token = token_body.read_bytes() if token_body is not None else None
+    listener = Listener(bare_app(body.read_bytes(), token), bind("127.0.0.1", 0), cert, key)
     serving = Serving([listener])
     return Hosted(serving.run(), lambda: serving.started, serving.stop, {"https": listener.url})
+
+
+def _service(emulator_url: str, data_dir: Path, api_key: str, routes: Path) -> Hosted:
+    info = httpx.get(emulator_url + "/emulator/info", timeout=30).raise_for_status().json()
+    rules = [RoutingRule.model_validate(rule) for rule in json.loads(routes.read_text())]
+    server = ServiceServer(local_cloud_settings(info, data_dir, api_key, rules))
+    return Hosted(server.run(), lambda: server.started, server.stop, {"http": server.url})
 
 
 async def _host(make: Callable[[], Hosted]) -> None:
@@ -139,11 +163,19 @@ def main() -> None:
     bare = kinds.add_parser("bare")
     for option in ("--cert", "--key", "--body"):
         bare.add_argument(option, type=Path, required=True)
+    bare.add_argument("--token-body", type=Path)
+    service = kinds.add_parser("service")
+    service.add_argument("--emulator", required=True)
+    service.add_argument("--data-dir", type=Path, required=True)
+    service.add_argument("--api-key", required=True)
+    service.add_argument("--routes", type=Path, required=True)
     args = parser.parse_args()
     if args.kind == "emulator":
         asyncio.run(_host(lambda: _emulator(args.data_dir)))
+    elif args.kind == "bare":
+        asyncio.run(_host(lambda: _bare(args.cert, args.key, args.body, args.token_body)))
     else:
-        asyncio.run(_host(lambda: _bare(args.cert, args.key, args.body)))
+        asyncio.run(_host(lambda: _service(args.emulator, args.data_dir, args.api_key, args.routes)))
 
 
 if __name__ == "__main__":

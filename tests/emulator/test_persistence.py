@@ -52,3 +52,15 @@ def test_state_from_another_version_is_refused(tmp_path: Path) -> None:
     path.write_text('{"version": 99}')
     with pytest.raises(ValueError, match="incompatible version"):
         StateFile(path).load()
+
+
+def test_writer_lands_every_version_in_order_off_the_caller(tmp_path: Path) -> None:
+    target = tmp_path / "state.json"
+    writer = persistence.Writer(target)
+
+    for version in range(50):
+        writer.write(f'{{"v": {version}}}'.encode())
+    writer.flush()
+
+    assert target.read_text() == '{"v": 49}'
+    writer.close()

@@ -25,7 +25,7 @@ from callbridge.emulator.entra.tokens import TokenService
 from callbridge.emulator.eventgrid.delivery import EventGrid
 from callbridge.emulator.journal import Journal
 from callbridge.emulator.keys import SigningKey
-from callbridge.emulator.persistence import StateFile
+from callbridge.emulator.persistence import StateFile, Writer
 from callbridge.emulator.pstn import PhoneNetwork
 from callbridge.emulator.seed import seed_demo
 from callbridge.emulator.teams.clients import TeamsClients
@@ -68,6 +68,7 @@ class LocalCloud:
         self.signing_key = SigningKey.load_or_create(config.data_dir / "callback-signing-key.pem")
         self.entra_key = SigningKey.load_or_create(config.data_dir / "entra-signing-key.pem")
         self.state_file = StateFile(config.data_dir / "state.json")
+        self.state_writer = Writer(self.state_file.path)
         self.clock: Clock = VirtualClock() if config.clock == "virtual" else RealClock()
         self.journal = Journal(self.clock)
         self.ids = IdFactory(config.random_seed)
@@ -168,15 +169,15 @@ class LocalCloud:
         self.endpoints.load_rules(saved.get("endpointRules", []))
 
     def save(self) -> None:
-        """Write tenant, numbers, subscriptions and rules to the data dir, atomically."""
-        self.state_file.save(
-            {
-                "resource": self.resource.as_json(),
-                "tenant": self.tenant.as_json(),
-                "eventGrid": self.eventgrid.dump(),
-                "endpointRules": self.endpoints.dump_rules(),
-            }
-        )
+        """Snapshot tenant, numbers, subscriptions and rules now; the file is written atomically, in order,
+        off the event loop."""
+        state = {
+            "resource": self.resource.as_json(),
+            "tenant": self.tenant.as_json(),
+            "eventGrid": self.eventgrid.dump(),
+            "endpointRules": self.endpoints.dump_rules(),
+        }
+        self.state_writer.write(self.state_file.encode(state))
 
     def reset(self) -> None:
         """Forget calls, journal, tenant, numbers, subscriptions and rules; re-apply the seed. Keys stay."""
@@ -195,3 +196,4 @@ class LocalCloud:
         self.eventgrid.reset()
         await self.eventgrid.drain()
         await self.http.aclose()
+        self.state_writer.close()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import aiohttp
 from azure.communication.callautomation import (
     CommunicationIdentifier,
     CommunicationUserIdentifier,
@@ -16,6 +18,7 @@ from azure.communication.callautomation import (
 )
 from azure.communication.callautomation.aio import CallAutomationClient
 from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.pipeline.transport import AioHttpTransport
 from azure.identity.aio import DefaultAzureCredential
 
 from callbridge import identifiers
@@ -45,8 +48,12 @@ class CallControl:
 
     def __init__(self, settings: ServiceSettings) -> None:
         options: dict[str, Any] = {}
+        self._session: aiohttp.ClientSession | None = None
         if settings.acs_ca_file:
-            options["connection_verify"] = str(settings.acs_ca_file)
+            # one SSL context and one connection pool: a CA path would make the SDK build both per request
+            context = ssl.create_default_context(cafile=str(settings.acs_ca_file))
+            self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
+            options["transport"] = AioHttpTransport(session=self._session, session_owner=False)
         if settings.acs_connection_string is not None:
             self.client = CallAutomationClient.from_connection_string(
                 settings.acs_connection_string.get_secret_value(), **options
@@ -65,6 +72,8 @@ class CallControl:
         await self.client.close()
         if self._credential is not None:
             await self._credential.close()
+        if self._session is not None:
+            await self._session.close()
 
     async def answer(self, incoming_call_context: str, callback_url: str, operation_context: str) -> Answered:
         result = await _call(
