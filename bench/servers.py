@@ -67,7 +67,7 @@ class ServerProcess:
     def service(cls, emulator_url: str, data_dir: Path, api_key: str, routes: Path) -> ServerProcess:
         """The service, configured from the local cloud at ``emulator_url`` (its HTTP origin)."""
         return cls(
-            "service", "--emulator", emulator_url, "--data-dir", str(data_dir), "--api-key", api_key,
+            "service", "--emulator", emulator_url, "--data-dir", str(data_dir), f"--api-key={api_key}",
             "--routes", str(routes),
         )  # fmt: skip
 

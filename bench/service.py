@@ -178,9 +178,11 @@ async def _checked(client: httpx.AsyncClient, method: str, path: str, body: Any 
 async def _agents(control: httpx.AsyncClient, count: int, domain: str) -> list[Agent]:
     """``count`` Teams users who accept after 0 s, each with a new resource number of their own."""
     accept = {"action": "accept", "afterSeconds": 0}
-    created = await _checked(
-        control, "POST", "/teams/users", {"value": [{**user, "answer": accept} for user in people(count, domain)]}
-    )
+    users = [
+        {**user, "displayName": f"{user['displayName']} Agent{n}", "answer": accept}
+        for n, user in enumerate(people(count, domain))
+    ]
+    created = await _checked(control, "POST", "/teams/users", {"value": users})
     agents = []
     for n, user in enumerate(created["value"]):
         number = f"+{FIRST_NUMBER + n}"

@@ -54,6 +54,10 @@ def doctor(config: Path | None, user_query: str | None, local: bool | None) -> N
     cloud) the tenant's gates; print what to fix. Exits 1 when something is wrong."""
     settings, emulator_url = _settings(config, local)
     checkup = Checkup()
+    shown = settings.describe()
+    for key in ("acs_connection_string", "acs_endpoint", "acs_immutable_resource_id", "public_base_url",
+                "graph_tenant_id", "graph_client_id", "graph_client_secret", "store_url"):  # fmt: skip
+        checkup.note(f"{key} = {shown[key]}")
     asyncio.run(_run(settings, emulator_url, user_query, checkup))
     if checkup.failures:
         raise SystemExit(1)
