@@ -7,8 +7,8 @@ import signal
 from pathlib import Path
 
 import click
-from rich.console import Console
 
+from callbridge.cli.output import console
 from callbridge.emulator.acs.timings import PROFILES
 from callbridge.emulator.config import DEFAULT_HTTP_PORT, DEFAULT_HTTPS_PORT, EmulatorConfig
 from callbridge.emulator.server import EmulatorServer
@@ -92,7 +92,7 @@ def emulator(host: str, https_port: int, http_port: int, data_dir: Path, seed: s
         server = EmulatorServer(config)
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    Console().print(describe(server), highlight=False)
+    console().print(describe(server), highlight=False)
     asyncio.run(_serve(server))
 
 

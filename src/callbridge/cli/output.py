@@ -22,9 +22,10 @@ def show(data: Any, as_json: bool, render: Callable[[Any], Table | str]) -> None
 
 
 def console() -> Console:
-    """The terminal's console; when piped, a wide one so tables keep one row per line."""
-    terminal = Console()
-    return terminal if terminal.is_terminal else Console(width=200)
+    """The terminal's console (long lines left whole, for copy and paste); when piped, a wide one so tables keep
+    one row per line."""
+    terminal = Console(soft_wrap=True)
+    return terminal if terminal.is_terminal else Console(width=200, soft_wrap=True)
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]], title: str | None = None) -> Table:
