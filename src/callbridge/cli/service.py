@@ -48,6 +48,8 @@ def settings_warnings(settings: ServiceSettings) -> list[str]:
         warnings.append("CALLBRIDGE_ACS_IMMUTABLE_RESOURCE_ID is not set: every ACS callback will be refused (401)")
     if settings.operator_api_key is None:
         warnings.append("CALLBRIDGE_OPERATOR_API_KEY is not set: the operator API answers 503")
+    if settings.eventgrid_secret is None:
+        warnings.append("CALLBRIDGE_EVENTGRID_SECRET is not set: anyone who can reach /eventgrid may post events")
     if not settings.graph_configured:
         warnings.append("Graph is not configured: users can only be given by object id, presence is unknown")
     if settings.public_base_url is None:
@@ -70,7 +72,8 @@ def serve(config: Path | None) -> None:
         raise click.ClickException(str(exc)) from None
     out = console()
     out.print(f"[bold]callbridge service[/bold] on {server.url}", highlight=False)
-    out.print(f"  Event Grid webhook  {server.settings.public_base_url}/eventgrid", highlight=False)
+    secret = "?secret=<CALLBRIDGE_EVENTGRID_SECRET>" if settings.eventgrid_secret else ""
+    out.print(f"  Event Grid webhook  {server.settings.public_base_url}/eventgrid{secret}", highlight=False)
     out.print(f"  Operator API        {server.url}/api (OpenAPI: {server.url}/api/openapi.json)", highlight=False)
     out.print(f"  Operator console    {server.url}/console/ (asks for the operator API key)", highlight=False)
     for warning in settings_warnings(settings):
@@ -119,10 +122,10 @@ def wired_service(emulator: RunningEmulator, data_dir: Path, api_key: str, port:
     """The service configured from the local cloud's /emulator/info, subscribed to its Event Grid."""
     control = httpx.Client(base_url=emulator.cloud.urls.http + "/emulator", timeout=30)
     info = control.get("/info").json()
-    service = RunningService(local_cloud_settings(info, data_dir, api_key, port=port))
-    response = control.post(
-        "/eventgrid/subscriptions", json={"name": "callbridge", "endpoint": service.url + "/eventgrid"}
-    )
+    secret = secrets.token_urlsafe(16)
+    service = RunningService(local_cloud_settings(info, data_dir, api_key, port=port, eventgrid_secret=secret))
+    endpoint = f"{service.url}/eventgrid?secret={secret}"
+    response = control.post("/eventgrid/subscriptions", json={"name": "callbridge", "endpoint": endpoint})
     if response.is_error:
         service.close()
         raise click.ClickException(f"the Event Grid subscription failed: {response.text}")

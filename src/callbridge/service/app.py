@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callbridge import __version__
@@ -91,6 +93,8 @@ def create_app(service: Service) -> FastAPI:
     @app.api_route("/eventgrid", methods=["POST", "OPTIONS"], include_in_schema=False)
     async def eventgrid(request: Request) -> Response:
         """Event Grid: the validation handshake (both schemas), then IncomingCall batches."""
+        if not _secret_matches(settings.eventgrid_secret, request.query_params.get("secret")):
+            return error_response(401, "Unauthorized", "the Event Grid endpoint needs its ?secret= parameter")
         if request.method == "OPTIONS":
             origin = request.headers.get("webhook-request-origin", "*")
             return Response(headers={"WebHook-Allowed-Origin": origin, "Allow": "POST"})
@@ -127,3 +131,10 @@ def create_app(service: Service) -> FastAPI:
 
     app.router.routes.extend(page_routes("/console", CONSOLE_PAGES))
     return app
+
+
+def _secret_matches(expected: SecretStr | None, given: str | None) -> bool:
+    """No secret configured accepts every delivery; otherwise the query's ``secret`` must match."""
+    if expected is None:
+        return True
+    return given is not None and secrets.compare_digest(given.encode(), expected.get_secret_value().encode())

@@ -26,7 +26,12 @@ def demo_rule() -> RoutingRule:
 
 
 def local_cloud_settings(
-    info: dict[str, Any], data_dir: Path, api_key: str, routes: list[RoutingRule] | None = None, port: int = 0
+    info: dict[str, Any],
+    data_dir: Path,
+    api_key: str,
+    routes: list[RoutingRule] | None = None,
+    port: int = 0,
+    eventgrid_secret: str | None = None,
 ) -> ServiceSettings:
     """The local cloud's endpoints, CA, keys and demo app, from its ``/emulator/info``."""
     ca = Path(info["caCertificatePath"])
@@ -47,6 +52,7 @@ def local_cloud_settings(
         graph_ca_file=ca,
         store_url=f"sqlite:///{data_dir / 'service.db'}",
         operator_api_key=SecretStr(api_key),
+        eventgrid_secret=SecretStr(eventgrid_secret) if eventgrid_secret else None,
         routes=routes if routes is not None else [demo_rule()],
         port=port,
     )

@@ -79,6 +79,7 @@ class ServiceSettings(BaseSettings):
     graph_ca_file: Path | None = None
     store_url: str = "sqlite:///.callbridge/service.db"
     operator_api_key: SecretStr | None = None
+    eventgrid_secret: SecretStr | None = None
     routes: list[RoutingRule] = Field(default_factory=list)
     host: str = "127.0.0.1"
     port: int = 7090
