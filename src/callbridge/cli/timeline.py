@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 
@@ -25,7 +24,3 @@ def timeline_table(entries: list[dict[str, Any]], title: str = "Timeline") -> Ta
         lanes = entry["source"] if same_lane else f"{entry['source']} → {entry['target']}"
         table.add_row(f"{offset:7.3f}", lanes, entry["summary"])
     return table
-
-
-def print_timeline(entries: list[dict[str, Any]], console: Console, title: str = "Timeline") -> None:
-    console.print(timeline_table(entries, title))

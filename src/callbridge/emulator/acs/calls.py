@@ -127,7 +127,6 @@ class CallConnection:
     operation_context: str | None = None
     media_streaming: dict[str, Any] | None = None
     transcription: dict[str, Any] | None = None
-    pending_transfer: Invitation | None = None
     media: MediaState = field(default_factory=MediaState)
 
     @property

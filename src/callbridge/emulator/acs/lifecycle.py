@@ -247,7 +247,6 @@ class CallLifecycle:
                 invitation.operation_callback_uri,
             )
         elif invitation.purpose is Purpose.TRANSFER and connection is not None:
-            connection.pending_transfer = None
             if connection.state is ConnectionState.TRANSFERRING:
                 connection.state = ConnectionState.CONNECTED
             self.emit(
@@ -337,7 +336,6 @@ class CallLifecycle:
         connection = invitation.connection
         assert connection is not None
         call = invitation.call
-        connection.pending_transfer = None
         transferee = invitation.transferee
         moved = call.find(transferee) if transferee is not None else None
         target = Participant(invitation.target, self.endpoints.display_name(invitation.target), joining)

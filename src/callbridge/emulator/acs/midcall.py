@@ -157,7 +157,6 @@ class MidCallOperations(CallLifecycle):
         invitation.source_caller_id = source_caller_id
         invitation.operation_context = operation_context
         invitation.operation_callback_uri = operation_callback_uri
-        connection.pending_transfer = invitation
         connection.state = ConnectionState.TRANSFERRING
         self._ring(invitation)
 

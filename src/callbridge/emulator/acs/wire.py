@@ -222,10 +222,6 @@ class StartRecording(Wire):
     pause_on_start: bool = False
 
 
-class Empty(Wire):
-    """Operations whose body is absent or ignored."""
-
-
 M = TypeVar("M", bound=Wire)
 
 

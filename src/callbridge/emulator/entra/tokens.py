@@ -49,11 +49,9 @@ class Principal:
     def is_app_only(self) -> bool:
         return self.user_id is None
 
-    def has_any(self, application: AbstractSet[str], delegated: AbstractSet[str]) -> bool:
-        """True when the token carries one of the permissions its kind (app-only or delegated) needs."""
-        granted = self.roles if self.is_app_only else self.scopes
-        wanted = application if self.is_app_only else delegated
-        return bool(granted & wanted)
+    def holds(self, permissions: AbstractSet[str]) -> bool:
+        """True when the token carries one of the permissions: as a role (app-only) or a scope (delegated)."""
+        return bool((self.roles if self.is_app_only else self.scopes) & permissions)
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,6 @@ OWN_PRESENCE = frozenset({"Presence.Read", "Presence.ReadWrite"})
 LICENCES = USERS_READ | {"LicenseAssignment.Read.All"}
 
 
-def _holds(principal: Principal, permissions: frozenset[str]) -> bool:
-    """The token carries one of the permissions, as a role (app-only) or a scope (delegated)."""
-    return bool((principal.roles if principal.is_app_only else principal.scopes) & permissions)
-
-
 def _own(principal: Principal, user_id: str | None, scopes: frozenset[str]) -> bool:
     return user_id is not None and principal.user_id == user_id and bool(principal.scopes & scopes)
 
@@ -25,9 +20,9 @@ def _own(principal: Principal, user_id: str | None, scopes: frozenset[str]) -> b
 def profile_access(principal: Principal, user_id: str | None = None) -> bool:
     """Whether the token reads full profiles (True) or the basic profile only (False); 403 for neither.
     ``user_id`` is the one user asked for, if any: a delegated ``User.Read`` reads its own profile."""
-    if _holds(principal, USERS_READ) or _own(principal, user_id, OWN_PROFILE):
+    if principal.holds(USERS_READ) or _own(principal, user_id, OWN_PROFILE):
         return True
-    if _holds(principal, USERS_BASIC):
+    if principal.holds(USERS_BASIC):
         return False
     raise forbidden()
 
@@ -41,12 +36,12 @@ def require_presence(principal: Principal, delegated_only: bool, user_id: str | 
             "Forbidden",
             "Application permissions are not supported for presence in this tenant; call with a delegated token.",
         )
-    if not (_holds(principal, PRESENCE_ALL) or _own(principal, user_id, OWN_PRESENCE)):
+    if not (principal.holds(PRESENCE_ALL) or _own(principal, user_id, OWN_PRESENCE)):
         raise forbidden()
 
 
 def require_licences(principal: Principal, user_id: str) -> None:
     """``licenseDetails``: the directory read permissions or ``LicenseAssignment.Read.All``, app or delegated;
     a delegated ``User.Read`` for one's own licences."""
-    if not (_holds(principal, LICENCES) or _own(principal, user_id, OWN_PROFILE)):
+    if not (principal.holds(LICENCES) or _own(principal, user_id, OWN_PROFILE)):
         raise forbidden()

@@ -80,6 +80,7 @@ class TeamsClients:
         self.journal = journal
         self.resource_id = resource_id
         self.clients: dict[str, TeamsClient] = {}
+        self._in_call: dict[str, set[str]] = {}  # server call id → the users whose client shows that call
         self.engine: CallControl | None = None
         self.naming: Naming | None = None
 
@@ -169,12 +170,15 @@ class TeamsClients:
 
     def call_changed(self, call: ServerCall) -> None:
         """Keep each client's active call in step with the rosters."""
-        present = {user.id for p in call.humans() if (user := self._user_of(p.identifier)) is not None}
+        present = set() if call.ended else {u.id for p in call.humans() if (u := self._user_of(p.identifier))}
+        for user_id in self._in_call.pop(call.server_call_id, set()) - present:
+            client = self.clients.get(user_id)
+            if client is not None and client.active_call is call:
+                client.active_call = None
         for user_id in present:
             self.client(user_id).active_call = call
-        for client in self.clients.values():
-            if client.active_call is call and (call.ended or client.user_id not in present):
-                client.active_call = None
+        if present:
+            self._in_call[call.server_call_id] = present
 
     # ------------------------------------------------------------------ user actions
 

@@ -11,7 +11,6 @@ from typing import Any
 from callbridge.emulator.acs import results
 from callbridge.emulator.acs.results import Result
 from callbridge.emulator.entra.apps import AppRegistration
-from callbridge.emulator.teams.licences import AssignedLicence
 from callbridge.emulator.teams.policies import (
     GLOBAL,
     ExternalAccessPolicy,
@@ -253,20 +252,6 @@ class TeamsTenant:
         self.propagation.changed("assignments", current, updated)
         self.assignments = updated
         return updated
-
-    def set_licences(self, user_id: str, licences: tuple[AssignedLicence, ...]) -> TenantUser:
-        user = self.require_user(user_id)
-        old = self._callable(user)
-        user.licences = licences
-        self.propagation.changed(f"user:{user.id}", old, self._callable(user))
-        return user
-
-    def set_voice(self, user_id: str, enabled: bool) -> TenantUser:
-        user = self.require_user(user_id)
-        old = self._callable(user)
-        user.enterprise_voice_enabled = enabled
-        self.propagation.changed(f"user:{user.id}", old, self._callable(user))
-        return user
 
     def update_user(self, user_id: str, data: dict[str, Any]) -> TenantUser:
         """Change profile and client settings; licence, voice and userType changes propagate."""
