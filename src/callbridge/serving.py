@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -96,6 +97,26 @@ class Serving:
     def _force_exit(self) -> None:
         for server in self.servers:
             server.force_exit = True
+
+
+class Server(Protocol):
+    """A process's servers: ``run`` serves until ``stop``."""
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def serve_until_signalled(server: Server) -> None:
+    """Serve in the foreground; SIGINT (Ctrl-C) or SIGTERM stops the server gracefully."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, server.stop)
+        await server.run()
+
+    asyncio.run(main())
 
 
 class BackgroundLoop:

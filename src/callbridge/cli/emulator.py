@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from pathlib import Path
 
 import click
@@ -12,6 +10,7 @@ from callbridge.cli.output import console
 from callbridge.emulator.acs.timings import PROFILES
 from callbridge.emulator.config import DEFAULT_HTTP_PORT, DEFAULT_HTTPS_PORT, EmulatorConfig
 from callbridge.emulator.server import EmulatorServer
+from callbridge.serving import serve_until_signalled
 
 
 def describe(server: EmulatorServer) -> str:
@@ -93,11 +92,4 @@ def emulator(host: str, https_port: int, http_port: int, data_dir: Path, seed: s
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     console().print(describe(server), highlight=False)
-    asyncio.run(_serve(server))
-
-
-async def _serve(server: EmulatorServer) -> None:
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, server.stop)
-    await server.run()
+    serve_until_signalled(server)

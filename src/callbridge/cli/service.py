@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
@@ -24,6 +23,7 @@ from callbridge.emulator.server import RunningEmulator
 from callbridge.service.local import local_cloud_settings
 from callbridge.service.server import RunningService, ServiceServer
 from callbridge.service.settings import ServiceSettings
+from callbridge.serving import serve_until_signalled
 
 DEFAULT_SERVICE_PORT = 7090
 
@@ -78,14 +78,7 @@ def serve(config: Path | None) -> None:
     out.print(f"  Operator console    {server.url}/console/ (asks for the operator API key)", highlight=False)
     for warning in settings_warnings(settings):
         out.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
-    asyncio.run(_serve(server))
-
-
-async def _serve(server: ServiceServer) -> None:
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, server.stop)
-    await server.run()
+    serve_until_signalled(server)
 
 
 @click.command()

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from callbridge.emulator.acs.calls import IncomingCallOffer, Participant, ServerCall
+from callbridge.emulator.acs.calls import IncomingCallOffer, Invitation, Participant, ServerCall
 from callbridge.emulator.clock import Clock
 from callbridge.emulator.journal import CallIds, EntryKind, Journal, Lane
 from callbridge.identifiers import Identifier, PhoneNumber
@@ -29,7 +29,7 @@ class CallPlacement(Protocol):
         to: Identifier,
         caller: Identifier,
         caller_display_name: str = "",
-        invitation: Any = None,
+        invitation: Invitation | None = None,
         custom_context: dict[str, Any] | None = None,
     ) -> IncomingCallOffer: ...
 

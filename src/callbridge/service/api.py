@@ -11,66 +11,50 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Security
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from callbridge.service.bridge import CHANGES, CallBridge, OperationResult, OperatorError
-from callbridge.service.models import CallRecord
+from callbridge.service.models import CallRecord, Model, Outcome
 
 HEARTBEAT_SECONDS = 15.0
 API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="The operator API key.")
 
 
-class ApiModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class ErrorBody(ApiModel):
+class ErrorBody(Model):
     code: str
     message: str
 
 
-class ErrorResponse(ApiModel):
+class ErrorResponse(Model):
     error: ErrorBody
 
 
-class AddRequest(ApiModel):
+class AddRequest(Model):
     user: str = Field(min_length=1, max_length=256, description="Display name, UPN, mail or Entra object id.")
     source_display_name: str | None = Field(default=None, max_length=256)
     timeout_seconds: int = Field(default=30, ge=1, le=180)
     wait: bool = False
 
 
-class TransferRequest(ApiModel):
+class TransferRequest(Model):
     target: str = Field(min_length=1, max_length=256, description="A Teams user, or a phone number (+1…).")
     transferee: str | None = Field(default=None, max_length=256)
     wait: bool = False
 
 
-class HangUpRequest(ApiModel):
+class HangUpRequest(Model):
     for_everyone: bool = True
 
 
-class OutcomeModel(ApiModel):
-    operation_context: str
-    operation: str
-    target: str
-    succeeded: bool
-    code: int | None = None
-    sub_code: int | None = None
-    explanation: str
-    at: str
-
-
-class OperationModel(ApiModel):
+class OperationModel(Model):
     operation_context: str
     target: str
     invitation_id: str | None = None
-    outcome: OutcomeModel | None = None
+    outcome: Outcome | None = None
     pending: bool
 
 
-class CallSummary(ApiModel):
+class CallSummary(Model):
     call_key: str
     call_connection_id: str | None
     caller: str
@@ -81,16 +65,16 @@ class CallSummary(ApiModel):
     ringing: list[str]
 
 
-class CallList(ApiModel):
+class CallList(Model):
     value: list[CallSummary]
 
 
-class CallDetail(ApiModel):
+class CallDetail(Model):
     call: dict[str, Any]
     timeline: list[dict[str, Any]]
 
 
-class DirectoryEntry(ApiModel):
+class DirectoryEntry(Model):
     id: str
     display_name: str
     user_principal_name: str | None = None
@@ -100,11 +84,11 @@ class DirectoryEntry(ApiModel):
     presence: dict[str, str] | None = None
 
 
-class DirectoryList(ApiModel):
+class DirectoryList(Model):
     value: list[DirectoryEntry]
 
 
-class AuditList(ApiModel):
+class AuditList(Model):
     value: list[dict[str, Any]]
 
 
@@ -141,7 +125,7 @@ def operator_router(bridge: CallBridge) -> APIRouter:
     @router.get("/calls", summary="List calls")
     async def list_calls(_: Actor, active: bool = True, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> CallList:
         records = await bridge.store.list_calls(active_only=active, limit=limit)
-        return CallList(value=[CallSummary.model_validate(r.summary()) for r in records])
+        return CallList(value=[_summary(r) for r in records])
 
     @router.get("/calls/{call}", summary="A call: participants, ringing, outcomes and timeline")
     async def get_call(call: str, _: Actor) -> CallDetail:
@@ -231,8 +215,27 @@ def _call_json(record: CallRecord) -> dict[str, Any]:
     return record.model_dump(mode="json", by_alias=True, exclude={"secret", "version"})
 
 
+def _summary(record: CallRecord) -> CallSummary:
+    return CallSummary(
+        call_key=record.call_key,
+        call_connection_id=record.call_connection_id,
+        caller=record.caller,
+        called=record.called,
+        state=record.state.value,
+        started_at=record.started_at.isoformat(),
+        people=[p.display_name for p in record.participants if not p.is_app],
+        ringing=[i.display_name for i in record.invitations.values()],
+    )
+
+
 def _operation(result: OperationResult) -> OperationModel:
-    return OperationModel.model_validate(result.as_json())
+    return OperationModel(
+        operation_context=result.operation_context,
+        target=result.target,
+        invitation_id=result.invitation_id,
+        outcome=result.outcome,
+        pending=result.outcome is None,
+    )
 
 
 def _entry(user: dict[str, Any], presence: Any) -> DirectoryEntry:

@@ -57,15 +57,6 @@ class OperationResult:
     invitation_id: str | None = None
     outcome: Outcome | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "operationContext": self.operation_context,
-            "target": self.target,
-            "invitationId": self.invitation_id,
-            "outcome": self.outcome.model_dump(mode="json", by_alias=True) if self.outcome else None,
-            "pending": self.outcome is None,
-        }
-
 
 class CallBridge:
     """Answers, routes and controls calls; one per service process, any number per store."""
@@ -139,12 +130,13 @@ class CallBridge:
         if record is None or not secrets.compare_digest(secret.encode(), record.secret.encode()):
             raise Unverified("unknown call or wrong secret in the callback path")
         for event in events:
-            await self._callback(call_key, event)
+            await self._callback(record, event)
 
-    async def _callback(self, call_key: str, event: Event) -> None:
+    async def _callback(self, verified: CallRecord, event: Event) -> None:
+        call_key = verified.call_key
         if event.id and not await self.store.claim(f"callback:{event.id}"):
             return
-        targets = await self._targets_for(call_key) if event.short_type == "CallConnected" else None
+        targets = await self._targets_for(verified) if event.short_type == "CallConnected" else None
         resource = self.settings.acs_immutable_resource_id
         record, applied = await self.store.update_call(call_key, lambda r: apply(r, event, targets, resource))
         await self._note(call_key, "event", applied.summary, event.data)
@@ -156,11 +148,12 @@ class CallBridge:
         """Tell whichever replica waits for this operation how it ended."""
         await self.store.publish(f"outcome:{outcome.operation_context}", outcome.model_dump(mode="json"))
 
-    async def _targets_for(self, call_key: str) -> list[Target] | None:
-        """Resolve the rule's targets to Teams users with their presence, before routing starts."""
-        record = await self.store.get_call(call_key)
-        rule = record.rule if record else None
-        if record is None or rule is None or rule.strategy == "none" or record.routing.phase != "waiting":
+    async def _targets_for(self, record: CallRecord) -> list[Target] | None:
+        """Resolve the rule's targets to Teams users with their presence, before routing starts.
+
+        ``routing.start`` checks the phase again inside the atomic update, so a record read a moment ago will do."""
+        rule = record.rule
+        if rule is None or rule.strategy == "none" or record.routing.phase != "waiting":
             return None
         targets: list[Target] = []
         for query in rule.targets:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from callbridge.identifiers import from_raw_id
 from callbridge.service import routing
 from callbridge.service.events import Event
 from callbridge.service.explain import explain
@@ -168,8 +169,7 @@ def _roster_follows(record: CallRecord, operation: str, raw_id: str, name: str) 
     """Reflect a join or removal at once; the next ParticipantsUpdated confirms it."""
     present = [p for p in record.participants if p.raw_id.lower() != raw_id.lower()]
     if operation == "add":
-        kind = "microsoftTeamsUser" if raw_id.startswith("8:orgid:") else "unknown"
-        present.append(Person(raw_id=raw_id, kind=kind, display_name=name))
+        present.append(Person(raw_id=raw_id, kind=from_raw_id(raw_id).kind.value, display_name=name))
     if operation in ("add", "remove"):
         record.participants = present
 

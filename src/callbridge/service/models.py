@@ -115,18 +115,6 @@ class CallRecord(Model):
     def active(self) -> bool:
         return self.state in (CallState.ANSWERING, CallState.CONNECTED)
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "callKey": self.call_key,
-            "callConnectionId": self.call_connection_id,
-            "caller": self.caller,
-            "called": self.called,
-            "state": self.state.value,
-            "startedAt": self.started_at.isoformat(),
-            "people": [p.display_name for p in self.participants if not p.is_app],
-            "ringing": [i.display_name for i in self.invitations.values()],
-        }
-
 
 class TimelineEntry(Model):
     """One line of a call's history: an event from ACS, or an action the service took."""

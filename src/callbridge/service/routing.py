@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from callbridge.identifiers import TeamsUser
 from callbridge.service.models import CallRecord, Invitation, Target
 
 
@@ -57,7 +58,7 @@ def new_operation_context(purpose: str) -> str:
 
 
 def teams_raw_id(user_id: str) -> str:
-    return f"8:orgid:{user_id}"
+    return TeamsUser(user_id).raw_id
 
 
 def _ring(record: CallRecord, target: Target) -> Ring:
