@@ -3,12 +3,14 @@ to and un-rung; hang-ups; directory and presence; errors an operator (or their s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from callbridge.service.events import Event
 from callbridge.service.settings import RoutingRule
 from tests.support.flows import (
     emulator_call,
@@ -406,3 +408,53 @@ def test_transfer_with_a_transferee_keeps_the_call_under_the_operators_control(
     assert detail["call"]["state"] == "connected"
     assert [c["callKey"] for c in env.calls()] == [key], "the call is still listed as active"
     ok(env.api.post(f"/calls/{key}/participants", json={"user": "Art Anderson", "wait": True}))
+
+
+# ---------------------------------------------------------------------------------------------- roster lag
+
+
+def test_remove_works_the_instant_acs_has_the_user_before_the_service_hears_of_it(
+    cloud: Cloud, start_service: StartService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service's roster follows callbacks; an operator acting on what ACS already knows is not refused."""
+    patti = teams_user(cloud, PATTI)
+    env = start_service(routes=no_routing(cloud))
+    key = quiet_call(env)
+    bridge = env.service.service.bridge
+    release = asyncio.Event()
+    held: list[str] = []
+    handle = bridge.callbacks
+
+    async def held_callbacks(call_key: str, secret: str, events: list[Event]) -> None:
+        if any(e.short_type in ("AddParticipantSucceeded", "ParticipantsUpdated") for e in events):
+            held.extend(e.short_type for e in events)
+            await release.wait()
+        await handle(call_key, secret, events)
+
+    monkeypatch.setattr(bridge, "callbacks", held_callbacks)
+    server_call_id = env.call(key)["call"]["serverCallId"]
+    try:
+        ok(env.api.post(f"/calls/{key}/participants", json={"user": "Patti Fernandez"}))
+        settle(lambda: f"8:orgid:{patti['id']}" in raw_ids(emulator_call(cloud, server_call_id)), "Patti joined in ACS")
+        settle(lambda: held, "the service's callbacks to be held")
+        assert env.people(key) == [CALLER], "the service must not have heard of Patti yet"
+
+        removed = ok(env.api.delete(f"/calls/{key}/participants/Patti Fernandez"))
+
+        assert removed["target"] == "Patti Fernandez"
+        settle(lambda: f"8:orgid:{patti['id']}" not in raw_ids(emulator_call(cloud, server_call_id)), "Patti removed")
+        env.service.loop.run_sync(release.set)
+        assert outcome_of(env, key, removed["operationContext"])["explanation"] == "Patti Fernandez was removed"
+        env.wait_for(key, lambda d: env.people(key) == [CALLER], "the roster to settle on the caller alone")
+    finally:
+        env.service.loop.run_sync(release.set)
+
+
+def test_remove_of_someone_acs_does_not_have_is_still_refused(cloud: Cloud, start_service: StartService) -> None:
+    teams_user(cloud, PATTI)
+    env = start_service(routes=no_routing(cloud))
+    key = quiet_call(env)
+
+    refused = env.api.delete(f"/calls/{key}/participants/Patti Fernandez")
+
+    assert assert_error(refused, 404, "NotFound")["message"] == "Patti Fernandez is not in the call"

@@ -415,16 +415,28 @@ class CallBridge:
             raise OperatorError(_directory_status(exc), str(exc)) from None
 
     async def _participant(self, record: CallRecord, who: str) -> tuple[str, str]:
-        """A participant's raw id and name, found by name, raw id, or (through Graph) UPN, mail or id."""
+        """A participant's raw id and name, found by name, raw id, or (through Graph) UPN, mail or id.
+
+        The record's roster follows callbacks, which may still be on their way: before answering "not in the
+        call", the service asks ACS who is in it."""
         wanted = who.lower()
         for person in record.participants:
             if wanted in (person.raw_id.lower(), person.display_name.lower()) and not person.is_app:
                 return person.raw_id, person.display_name
-        found = await self._find(who)
-        raw_id = routing.teams_raw_id(found.id)
-        if not any(p.raw_id.lower() == raw_id.lower() for p in record.participants):
-            raise OperatorError(404, f"{found.display_name} is not in the call")
-        return raw_id, found.display_name
+        if wanted.startswith(("8:", "4:")):
+            raw_id, name = who, record.names.get(who, who)
+        else:
+            found = await self._find(who)
+            raw_id, name = routing.teams_raw_id(found.id), found.display_name
+        if any(p.raw_id.lower() == raw_id.lower() for p in record.participants):
+            return raw_id, name
+        try:
+            in_call = await self.control.participant_ids(str(record.call_connection_id))
+        except CallControlError as exc:
+            raise OperatorError(_status_for(exc), str(exc)) from None
+        if raw_id.lower() not in {p.lower() for p in in_call}:
+            raise OperatorError(404, f"{name} is not in the call")
+        return raw_id, name
 
     async def search(self, text: str, top: int = 10) -> list[tuple[DirectoryUser, PresenceInfo | None]]:
         """Directory search with presence, for the operator's 'add' box."""

@@ -105,6 +105,15 @@ class CallControl:
         )
         return str(result.invitation_id)
 
+    async def participant_ids(self, call_connection_id: str) -> list[str]:
+        """The raw ids of everyone ACS has in the call right now (the service's roster may lag behind)."""
+        connection = self.client.get_call_connection(call_connection_id)
+
+        async def listed() -> list[str]:
+            return [p.identifier.raw_id async for p in connection.list_participants()]
+
+        return await _call(listed)
+
     async def remove(self, call_connection_id: str, raw_id: str, operation_context: str) -> None:
         connection = self.client.get_call_connection(call_connection_id)
         await _call(lambda: connection.remove_participant(_identifier(raw_id), operation_context=operation_context))
