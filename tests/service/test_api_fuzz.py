@@ -14,7 +14,6 @@ directly with each operation's strategy.)
 from __future__ import annotations
 
 import itertools
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,13 +108,11 @@ def test_no_generated_operator_request_gets_a_server_error(live: LiveCall) -> No
     labels = {operation.label for operation in operations}
     assert {"GET /api/calls/{call}", "POST /api/calls/{call}/participants", "GET /api/audit"} <= labels
     findings = Findings()
-    started = time.monotonic()
 
     for operation in operations:
         for mode, examples in EXAMPLES.items():
             fuzz(operation, mode, examples, live, findings)
 
-    assert time.monotonic() - started < 60, "the fuzzing should stay under a minute"
     assert findings.sent >= len(operations) * 20
     hit_live_call = findings.statuses.get("GET /api/calls/{call}", set())
     assert 200 in hit_live_call and 404 in hit_live_call, findings.statuses

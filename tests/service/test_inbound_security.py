@@ -20,7 +20,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from callbridge.service.calls import Answered
 from callbridge.service.models import CallRecord, CallState
 from callbridge.service.settings import REAL_CALLBACK_ISSUER
-from tests.support.flows import emulator_call, explanations, requests_named, rule, settle, stays, stored_call, summaries
+from tests.support.flows import (
+    emulator_call,
+    explanations,
+    holds_once_idle,
+    requests_named,
+    rule,
+    settle,
+    stored_call,
+    summaries,
+)
 from tests.support.scenario import ART, CALLER, Cloud
 from tests.support.service import ServiceEnv
 from tests.support.signing import assert_error
@@ -130,7 +139,7 @@ def test_unverifiable_callbacks_are_refused_and_change_nothing(
     response = post_callback(env, f"/callbacks/{key}/{secret}", hijack(record), case["token"])
 
     assert_error(response, 401, "Unauthorized")
-    stays(lambda: env.call(key) == before, what="the call exactly as it was")
+    holds_once_idle(cloud, lambda: env.call(key) == before, what="the call exactly as it was")
     assert env.people(key) == [CALLER] and before["call"]["state"] == "connected"
     # The same events, verifiable and for the right call, would have changed everything:
     accepted = post_callback(env, f"/callbacks/{key}/{record.secret}", hijack(record), acs_token(cloud))
@@ -186,7 +195,7 @@ def test_a_duplicate_delivery_is_answered_once(cloud: Cloud, unsubscribed: Servi
     assert (first.status_code, second.status_code) == (200, 200)
     settle(lambda: connected_callers(env) == [CALLER], "the call to be answered")
     assert deliver(env, [event]).status_code == 200  # and once more, after the answer
-    stays(lambda: answers(cloud) == 1, what="exactly one AnswerCall")
+    holds_once_idle(cloud, lambda: answers(cloud) == 1, what="exactly one AnswerCall")
     assert len(env.calls()) == 1
 
 
@@ -201,7 +210,7 @@ def test_concurrent_duplicate_deliveries_are_answered_once(cloud: Cloud, unsubsc
 
     assert asyncio.run(burst()) == [200] * 5
     settle(lambda: connected_callers(env) == [CALLER], "the call to be answered")
-    stays(lambda: answers(cloud) == 1, what="exactly one AnswerCall")
+    holds_once_idle(cloud, lambda: answers(cloud) == 1, what="exactly one AnswerCall")
 
 
 def test_a_batch_of_two_incoming_calls_answers_both(cloud: Cloud, unsubscribed: ServiceEnv) -> None:
@@ -226,7 +235,7 @@ def test_a_redelivery_with_a_new_event_id_but_the_same_call_is_not_answered_agai
     again["id"] = str(uuid.uuid4())
     assert deliver(env, [again]).status_code == 200
 
-    stays(lambda: answers(cloud) == 1, what="exactly one AnswerCall")
+    holds_once_idle(cloud, lambda: answers(cloud) == 1, what="exactly one AnswerCall")
     assert len(env.calls(active=False)) == 1
 
 

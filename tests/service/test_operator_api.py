@@ -14,13 +14,13 @@ from callbridge.service.events import Event
 from callbridge.service.settings import RoutingRule
 from tests.support.flows import (
     emulator_call,
+    holds_once_idle,
     phone_calls,
     quiet_call,
     raw_ids,
     ringing,
     rule,
     settle,
-    stays,
     summaries,
     teams_user,
     toasts,
@@ -168,7 +168,11 @@ def test_cancel_while_alex_rings_withdraws_his_toast_and_records_the_cancel(
     assert ringing(env, key) == []
     server_call = emulator_call(cloud, detail["call"]["serverCallId"])
     assert server_call is not None and server_call["invitations"] == []
-    stays(lambda: all(o["operation"] == "cancel" for o in env.outcomes(key)), what="no AddParticipantFailed for Alex")
+    holds_once_idle(
+        cloud,
+        lambda: all(o["operation"] == "cancel" for o in env.outcomes(key)),
+        what="no AddParticipantFailed for Alex",
+    )
     (outcome,) = env.outcomes(key)
     assert outcome["succeeded"] is True
     assert added["operationContext"] != outcome["operationContext"]
@@ -299,7 +303,7 @@ def test_requests_without_the_right_api_key_are_401(
         ):
             assert assert_error(response, 401, "Unauthorized")["message"] == "missing or wrong X-API-Key"
         assert anonymous.get("/health").json() == {"status": "ok"}
-    stays(lambda: toasts(cloud, ART) == [], what="nobody rung by an unauthorised request")
+    holds_once_idle(cloud, lambda: toasts(cloud, ART) == [], what="nobody rung by an unauthorised request")
     assert env.call(key)["call"]["state"] == "connected"
 
 

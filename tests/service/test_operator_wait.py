@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from tests.support.scenario import eventually
 from tests.support.service import ServiceEnv
@@ -21,7 +20,6 @@ def test_a_waiting_add_returns_when_the_ring_is_cancelled(service: ServiceEnv) -
         result.update(response.json())
 
     waiter = threading.Thread(target=add_and_wait)
-    started = time.monotonic()
     waiter.start()
     eventually(lambda: ALEX in service.calls()[0]["ringing"], what="Alex to ring")
 
@@ -29,7 +27,7 @@ def test_a_waiting_add_returns_when_the_ring_is_cancelled(service: ServiceEnv) -
     waiter.join(20)
 
     assert cancelled.json()["target"] == ALEX
-    assert not waiter.is_alive() and time.monotonic() - started < 15
+    assert not waiter.is_alive(), "the waiting add must end when its ring is cancelled, not after 60 s"
     outcome = result["outcome"]
     assert isinstance(outcome, dict)
     assert outcome["succeeded"] is False and outcome["explanation"] == f"stopped ringing {ALEX}"

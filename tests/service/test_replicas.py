@@ -114,7 +114,7 @@ def test_every_callback_delivered_to_both_replicas_three_times_changes_the_call_
     detail = settled(a, key)
     connection = str(detail["call"]["callConnectionId"])
     eventually(lambda: len(summaries(a.cloud, "callback", connection)) >= 4, what="the final roster callback")
-    time.sleep(0.3)  # let any late duplicate handling finish before comparing
+    a.cloud.idle()  # every copy handled: the proxy answers the local cloud only after all six
 
     forwarded = fanout.forwarded()
     assert {"CallConnected", "AddParticipantSucceeded", "ParticipantsUpdated"} <= {
@@ -172,23 +172,18 @@ def test_an_operator_on_replica_a_gets_the_outcome_that_replica_b_receives(
     callback_urls = {entry["detail"]["url"] for entry in a.cloud.journal(kind="callback")}
     assert callback_urls and all(url.startswith(b.url + "/callbacks/") for url in callback_urls), callback_urls
 
-    started = time.monotonic()
+    # each request gives up after 10 s: without pub/sub across replicas, a wait would only end after 60 s
     removed = a.cloud.ok(
         a.api.delete(f"/calls/{key}/participants/Art Anderson", params={"wait": True}, timeout=10)
     ).json()
-    remove_took = time.monotonic() - started
     a.wait_for(key, lambda d: len(d["call"]["participants"]) == 2, "the roster without Art")
-    started = time.monotonic()
     added = a.cloud.ok(
         a.api.post(f"/calls/{key}/participants", json={"user": "Art Anderson", "wait": True}, timeout=10)
     ).json()
-    add_took = time.monotonic() - started
 
     assert removed["pending"] is False and removed["outcome"]["explanation"] == "Art Anderson was removed"
     assert added["pending"] is False
     assert added["outcome"]["succeeded"] is True and added["outcome"]["explanation"] == "Art Anderson joined"
-    # Art accepts after about 1 s; without pub/sub across replicas the wait would only end after 60 s.
-    assert remove_took < 5 and add_took < 6, f"remove {remove_took:.1f} s, add {add_took:.1f} s"
     settled(b, key)
     assert a.call(key) == b.call(key)
 

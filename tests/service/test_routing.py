@@ -21,13 +21,13 @@ from tests.support.flows import (
     ServiceStarter,
     emulator_call,
     explanations,
+    holds_once_idle,
     phone_calls,
     raw_ids,
     requests_named,
     ringing,
     rule,
     settle,
-    stays,
     summaries,
     teams_user,
     toasts,
@@ -58,7 +58,10 @@ def art_joins(cloud: Cloud, env: ServiceEnv, key: str) -> dict[str, Any]:
     """Art's client rings; a second later he accepts and the operator sees him in the call."""
     wait_toast(cloud, ART)
     cloud.advance(1)
-    return env.wait_for(key, lambda d: env.people(key) == [CALLER, "Art Anderson"], "Art Anderson in the call")
+    cloud.idle()
+    detail = env.call(key)
+    assert env.people(key) == [CALLER, "Art Anderson"], summaries(detail)
+    return detail
 
 
 def test_first_available_rings_each_target_in_turn_until_art_answers(virtual_cloud: Cloud, start: Start) -> None:
@@ -72,7 +75,9 @@ def test_first_available_rings_each_target_in_turn_until_art_answers(virtual_clo
     wait_toast(cloud, ALEX)
     assert ringing(env, key) == ["Alex Wilber"]
     cloud.advance(19)  # Alex lets it ring: still ringing just before the rule's 20 s
-    stays(lambda: len(toasts(cloud, ALEX)) == 1 and toasts(cloud, ART) == [], what="Alex ringing alone")
+    holds_once_idle(
+        cloud, lambda: len(toasts(cloud, ALEX)) == 1 and toasts(cloud, ART) == [], what="Alex ringing alone"
+    )
     cloud.advance(1)  # the ring timeout: 487/10004
     detail = art_joins(cloud, env, key)
 
@@ -310,7 +315,7 @@ def test_simultaneous_ring_keeps_the_first_to_accept_and_withdraws_the_other_toa
     detail = env.wait_for(key, lambda d: env.people(key) == [CALLER, "Lidia Holloway"], "Lidia in the call")
     settle(lambda: toasts(cloud, ART) == [] and toasts(cloud, miriam) == [], "the other toasts to be withdrawn")
     cloud.advance(2)  # when Art and Miriam would have accepted
-    stays(lambda: env.people(key) == [CALLER, "Lidia Holloway"], what="Lidia alone with the caller")
+    holds_once_idle(cloud, lambda: env.people(key) == [CALLER, "Lidia Holloway"], what="Lidia alone with the caller")
 
     server_call = emulator_call(cloud, detail["call"]["serverCallId"])
     assert server_call is not None and server_call["teamsUsers"] == [lidia]
@@ -347,7 +352,7 @@ def test_simultaneous_acceptances_at_the_same_moment_leave_exactly_one_teams_use
         return call is not None and len(call["teamsUsers"]) == 1 and not call["invitations"]
 
     settle(settled, "exactly one Teams user left in the call")
-    stays(settled, 0.6, "exactly one Teams user in the call")
+    holds_once_idle(cloud, settled, "exactly one Teams user in the call")
     call = emulator_call(cloud, server_call_id)
     assert call is not None
     (winner,) = call["teamsUsers"]
@@ -368,7 +373,7 @@ def test_strategy_none_answers_rings_nobody_and_lets_the_operator_add(virtual_cl
     env = start([rule(cloud, ["Art Anderson", "Megan Bowen"], strategy="none")])
     key = env.answered()
 
-    stays(lambda: toasts_shown(cloud) == [] and ringing(env, key) == [], what="nobody ringing")
+    holds_once_idle(cloud, lambda: toasts_shown(cloud) == [] and ringing(env, key) == [], what="nobody ringing")
     assert requests_named(cloud, "AddParticipant") == []
     lines = summaries(env.call(key))
     assert lines[0] == f"IncomingCall from {CALLER} to {cloud.number}"

@@ -3,7 +3,6 @@ reading what the operator, the Teams clients, the phones and the wire would show
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -117,12 +116,10 @@ def settle(probe: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
     return eventually(probe, timeout, what)
 
 
-def stays(probe: Callable[[], bool], seconds: float = 0.4, what: str = "the condition") -> None:
-    """``probe()`` holds throughout ``seconds`` (for things that must NOT happen)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert probe(), f"{what} stopped holding"
-        time.sleep(0.03)
+def holds_once_idle(cloud: Cloud, probe: Callable[[], bool], what: str = "the condition") -> None:
+    """``probe()`` holds once everything in flight has happened (for things that must NOT happen)."""
+    cloud.idle()
+    assert probe(), f"{what} does not hold once the local cloud is idle"
 
 
 # ---------------------------------------------------------------------------------------------- the local cloud

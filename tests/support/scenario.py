@@ -99,6 +99,11 @@ class Cloud:
     def advance(self, seconds: float) -> None:
         self.ok(self.control.post("/clock:advance", json={"seconds": seconds}))
 
+    def idle(self) -> None:
+        """Wait until nothing is happening in the local cloud (nor, so, in a service wired to it): no request
+        being handled, no delivery being sent, no timer due."""
+        self.ok(self.control.get("/idle"))
+
     def teams_client(self, user_id: str) -> dict[str, Any]:
         return dict(self.ok(self.control.get(f"/teams/users/{user_id}/client")).json())
 

@@ -50,8 +50,21 @@ class ServiceEnv:
         return str(found["callKey"])
 
     def wait_for(self, key: str, predicate: Any, what: str, timeout: float = 15.0) -> dict[str, Any]:
-        """The call's detail once ``predicate(detail)`` holds."""
-        return dict(eventually(lambda: d if predicate(d := self.call(key)) else None, timeout, what))
+        """The call's detail once ``predicate(detail)`` holds and everything in flight has happened, so what the
+        test asserts next (outcomes, timeline) is settled too."""
+
+        def settled() -> dict[str, Any] | None:
+            if not predicate(self.call(key)):
+                return None
+            detail = self.settled(key)
+            return detail if predicate(detail) else None
+
+        return dict(eventually(settled, timeout, what))
+
+    def settled(self, key: str) -> dict[str, Any]:
+        """The call's detail once everything in flight has happened (callbacks delivered and handled)."""
+        self.cloud.idle()
+        return self.call(key)
 
     def people(self, key: str) -> list[str]:
         return [p["displayName"] for p in self.call(key)["call"]["participants"] if not p["isApp"]]

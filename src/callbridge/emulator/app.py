@@ -8,6 +8,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from callbridge.emulator.cloud import LocalCloud
 from callbridge.emulator.control import control_routes
@@ -20,7 +21,40 @@ UI_PAGES = Path(__file__).parent / "ui"
 CALLING_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
-def create_app(cloud: LocalCloud) -> Starlette:
+class RequestsInFlight:
+    """Counts HTTP requests from arrival until their response starts, for the cloud's idle check; a
+    streaming response (the journal's SSE) stops counting once its headers are sent."""
+
+    def __init__(self, app: ASGIApp, cloud: LocalCloud) -> None:
+        self.app = app
+        self.cloud = cloud
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cloud = self.cloud
+        cloud.requests_in_flight += 1
+        counting = True
+
+        def done() -> None:
+            nonlocal counting
+            if counting:
+                counting = False
+                cloud.requests_in_flight -= 1
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                done()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            done()
+
+
+def create_app(cloud: LocalCloud) -> ASGIApp:
     """Routes for every listener; the same app serves HTTPS and HTTP."""
 
     async def calling(request: Request) -> Response:
@@ -62,7 +96,7 @@ def create_app(cloud: LocalCloud) -> Starlette:
             status_code=405,
         )
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/calling/keys", jwks, methods=["GET"]),
             Route("/calling/.well-known/acsopenidconfiguration", openid_configuration, methods=["GET"]),
@@ -75,3 +109,4 @@ def create_app(cloud: LocalCloud) -> Starlette:
         ],
         exception_handlers={404: not_found, 405: method_not_allowed},
     )
+    return RequestsInFlight(app, cloud)

@@ -14,19 +14,27 @@ from datetime import UTC, datetime
 class Timer:
     """A scheduled callback that can be cancelled before it runs."""
 
-    __slots__ = ("_handle", "callback", "cancelled", "due")
+    __slots__ = ("_handle", "_pending", "callback", "cancelled", "due")
 
-    def __init__(self, due: float, callback: Callable[[], object]) -> None:
+    def __init__(self, due: float, callback: Callable[[], object], pending: set[Timer] | None = None) -> None:
         self.due = due
         self.callback = callback
         self.cancelled = False
         self._handle: asyncio.TimerHandle | None = None
+        self._pending = pending
+        if pending is not None:
+            pending.add(self)
 
     def cancel(self) -> None:
         """Stop the callback from running; harmless if it already ran."""
         self.cancelled = True
         if self._handle is not None:
             self._handle.cancel()
+        self._settle()
+
+    def _settle(self) -> None:
+        if self._pending is not None:
+            self._pending.discard(self)
 
 
 class Clock(ABC):
@@ -39,6 +47,10 @@ class Clock(ABC):
     @abstractmethod
     def call_later(self, delay: float, callback: Callable[[], object]) -> Timer:
         """Run ``callback`` after ``delay`` seconds of this clock's time."""
+
+    @abstractmethod
+    def due_now(self) -> bool:
+        """Whether a timer is due and has not run yet (the cloud is not idle while one is)."""
 
     def now(self) -> datetime:
         """The current time as an aware UTC datetime."""
@@ -63,13 +75,20 @@ class Clock(ABC):
 class RealClock(Clock):
     """Wall-clock time, scheduling on the running asyncio loop."""
 
+    def __init__(self) -> None:
+        self._pending: set[Timer] = set()
+
     def time(self) -> float:
         return time.time()
 
     def call_later(self, delay: float, callback: Callable[[], object]) -> Timer:
-        timer = Timer(self.time() + delay, callback)
+        timer = Timer(self.time() + delay, callback, self._pending)
         timer._handle = asyncio.get_running_loop().call_later(max(delay, 0.0), _run_unless_cancelled, timer)
         return timer
+
+    def due_now(self) -> bool:
+        now = self.time()
+        return any(timer.due <= now for timer in self._pending)
 
 
 class VirtualClock(Clock):
@@ -115,6 +134,9 @@ class VirtualClock(Clock):
             heapq.heappop(self._queue)
         return None if not self._queue else max(self._queue[0][0] - self._now, 0.0)
 
+    def due_now(self) -> bool:
+        return self.next_due() == 0.0
+
     def _wake_soon(self) -> None:
         try:
             loop = asyncio.get_running_loop()
@@ -124,5 +146,6 @@ class VirtualClock(Clock):
 
 
 def _run_unless_cancelled(timer: Timer) -> None:
+    timer._settle()
     if not timer.cancelled:
         timer.callback()

@@ -63,6 +63,7 @@ class LocalCloud:
     def __init__(self, config: EmulatorConfig, urls: Urls) -> None:
         self.config = config
         self.urls = urls
+        self.requests_in_flight = 0
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.certificates: CertificatePaths = ensure_certificates(config.data_dir / "tls")
         self.signing_key = SigningKey.load_or_create(config.data_dir / "callback-signing-key.pem")
@@ -178,6 +179,19 @@ class LocalCloud:
             "endpointRules": self.endpoints.dump_rules(),
         }
         self.state_writer.write(self.state_file.encode(state))
+
+    def busy(self) -> list[str]:
+        """What is still happening: requests being handled, deliveries being sent, timers due; empty when idle."""
+        reasons = []
+        if self.requests_in_flight:
+            reasons.append(f"{self.requests_in_flight} request(s) being handled")
+        if callbacks := self.callbacks.pending():
+            reasons.append(f"{callbacks} callback(s) to deliver")
+        if deliveries := self.eventgrid.pending():
+            reasons.append(f"{deliveries} Event Grid deliveries in flight")
+        if self.clock.due_now():
+            reasons.append("timers due")
+        return reasons
 
     def reset(self) -> None:
         """Forget calls, journal, tenant, numbers, subscriptions and rules; re-apply the seed. Keys stay."""

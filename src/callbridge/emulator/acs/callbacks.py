@@ -72,6 +72,7 @@ class CallbackDispatcher:
         self.ids = ids
         self._queues: dict[str, deque[Delivery]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._retrying: set[str] = set()
 
     def send(self, connection: CallConnection, uri: str, event_type: str, data: dict[str, Any]) -> None:
         """Queue an event for the connection's app; delivery starts at once on the running loop."""
@@ -91,24 +92,32 @@ class CallbackDispatcher:
         if key not in self._workers:
             self._workers[key] = asyncio.get_running_loop().create_task(self._work(key))
 
+    def pending(self) -> int:
+        """Events queued or being sent now; a call whose next event waits for a retry timer does not count."""
+        return sum(len(queue) for key, queue in self._queues.items() if key not in self._retrying)
+
     async def _work(self, key: str) -> None:
         queue = self._queues[key]
         try:
             while queue:
-                await self._deliver(queue[0])
+                await self._deliver(key, queue[0])
                 queue.popleft()
         finally:
             self._workers.pop(key, None)
             if not queue:
                 self._queues.pop(key, None)
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _deliver(self, key: str, delivery: Delivery) -> None:
         for attempt in range(1, self.policy.attempts + 1):
             if await self._attempt(delivery, attempt):
                 return
             if attempt < self.policy.attempts:
                 schedule = self.policy.backoff_seconds
-                await self.clock.sleep(schedule[min(attempt - 1, len(schedule) - 1)] if schedule else 0.0)
+                self._retrying.add(key)
+                try:
+                    await self.clock.sleep(schedule[min(attempt - 1, len(schedule) - 1)] if schedule else 0.0)
+                finally:
+                    self._retrying.discard(key)
 
     async def _attempt(self, delivery: Delivery, attempt: int) -> bool:
         """One POST; True when the app took it or refused it for good."""
@@ -185,3 +194,4 @@ class CallbackDispatcher:
             task.cancel()
         self._workers.clear()
         self._queues.clear()
+        self._retrying.clear()

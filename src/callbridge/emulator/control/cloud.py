@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,9 @@ from callbridge.emulator.seed import DEMO_APP_CLIENT_ID
 from callbridge.identifiers import PhoneNumber, TeamsUser, to_model
 
 HEARTBEAT_SECONDS = 15.0
+IDLE_TIMEOUT_SECONDS = 10.0
+IDLE_POLL_SECONDS = 0.002
+IDLE_TURNS = 3  # quiet loop turns in a row, so work scheduled for the next turn is seen
 
 
 class CloudControl:
@@ -28,6 +32,7 @@ class CloudControl:
 
     def __init__(self, cloud: LocalCloud) -> None:
         self.cloud = cloud
+        self._idle_waiters = 0
 
     def routes(self) -> list[BaseRoute]:
         g = Guard(self.cloud.journal)
@@ -46,6 +51,7 @@ class CloudControl:
             Route("/calls", g(self.calls), methods=["GET"]),
             Route("/journal", g(self.journal), methods=["GET"]),
             Route("/events", self.events, methods=["GET"]),
+            Route("/idle", g(self.idle), methods=["GET"]),
             Route("/clock", g(self.clock), methods=["GET"]),
             Route("/clock:advance", g(self.advance_clock), methods=["POST"]),
         ]
@@ -227,6 +233,35 @@ class CloudControl:
         return StreamingResponse(
             sse_stream(journal, after), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
         )
+
+    async def idle(self, request: Request) -> Response:
+        """Answer once nothing is happening: no other request being handled, no delivery being sent, no timer
+        due. Tests wait on this instead of on the wall clock; a timer not yet due (a ring on the real clock,
+        a retry) does not count."""
+        try:
+            timeout = float(request.query_params.get("timeoutSeconds", IDLE_TIMEOUT_SECONDS))
+        except ValueError:
+            raise ControlError(400, "BadRequest", "timeoutSeconds must be a number.") from None
+        deadline = time.monotonic() + min(max(timeout, 0.0), 300.0)
+        quiet_turns = 0
+        self._idle_waiters += 1
+        try:
+            while quiet_turns < IDLE_TURNS:
+                reasons = self._busy_besides_idle_waiters()
+                quiet_turns = 0 if reasons else quiet_turns + 1
+                if reasons and time.monotonic() > deadline:
+                    raise ControlError(409, "Busy", "The local cloud is still busy: " + "; ".join(reasons) + ".")
+                await asyncio.sleep(0 if not reasons else IDLE_POLL_SECONDS)
+        finally:
+            self._idle_waiters -= 1
+        return JSONResponse({"idle": True, "now": self.cloud.clock.now().isoformat()})
+
+    def _busy_besides_idle_waiters(self) -> list[str]:
+        self.cloud.requests_in_flight -= self._idle_waiters
+        try:
+            return self.cloud.busy()
+        finally:
+            self.cloud.requests_in_flight += self._idle_waiters
 
     async def clock(self, request: Request) -> Response:
         clock = self.cloud.clock

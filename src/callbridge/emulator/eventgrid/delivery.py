@@ -48,6 +48,7 @@ class EventGrid:
             clock, journal, http, topic, policy.timeout_seconds, validation_base_url, manual_validation_seconds
         )
         self._deliveries: dict[asyncio.Task[None], str] = {}
+        self._retrying = 0
         self._generation = 0
 
     async def subscribe(
@@ -95,6 +96,10 @@ class EventGrid:
         for subscription in targets:
             self._start(subscription, event, call_ids)
         return [event.id for _ in targets]
+
+    def pending(self) -> int:
+        """Deliveries being sent now; one that waits for its next retry does not count."""
+        return len(self._deliveries) - self._retrying
 
     async def drain(self) -> None:
         """Wait until every delivery in flight has finished, been dead-lettered or been cancelled."""
@@ -156,7 +161,11 @@ class EventGrid:
                 self._dead_letter(subscription, wrapped, attempts, reply, verdict.dead_letter_reason)
             if verdict.retry_in is None:
                 return
-            await self._clock.sleep(verdict.retry_in)
+            self._retrying += 1
+            try:
+                await self._clock.sleep(verdict.retry_in)
+            finally:
+                self._retrying -= 1
 
     def _dead_letter(
         self, subscription: Subscription, wrapped: dict[str, Any], attempts: int, reply: Reply, reason: str
