@@ -62,6 +62,11 @@ class Line:
     def can_send(self) -> bool:
         return bool(self.ready) and not self.held and not (self.ordered and self.sending)
 
+    def pending(self) -> int:
+        """Parcels queued or being sent; a held line's are all waiting for its head's retry timer."""
+        sending = sum(not task.done() for task in self.sending)
+        return sending if self.held else sending + len(self.ready)
+
     def idle(self) -> bool:
         return not (self.ready or self.sending or self.timers)
 
@@ -91,7 +96,7 @@ class Courier:
 
     def pending(self) -> int:
         """Deliveries queued or being sent now; those only waiting for a retry timer (or behind one) do not count."""
-        return sum(len(line.sending) + (0 if line.held else len(line.ready)) for line in self._lines.values())
+        return sum(line.pending() for line in self._lines.values())
 
     def cancel(self, destination: str) -> None:
         """Stop every delivery to the destination, in flight or waiting."""

@@ -17,7 +17,6 @@ UNDELIVERABLE = {
 }
 MAX_ATTEMPTS_EXCEEDED = "MaxDeliveryAttemptsExceeded"
 TTL_EXCEEDED = "TimeToLiveExceeded"
-INVALID_ENDPOINT = "UndeliverableDueToInvalidEndpoint"
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ class RetryPolicy:
         if status in UNDELIVERABLE:
             return Verdict(dead_letter_reason=UNDELIVERABLE[status])
         if reply.final:
-            return Verdict(dead_letter_reason=INVALID_ENDPOINT)
+            return Verdict()  # an event that cannot be sent has nothing to keep a dead letter of
         if attempts >= self.max_attempts:
             return Verdict(dead_letter_reason=MAX_ATTEMPTS_EXCEEDED)
         delay = self.delay_after(attempts)

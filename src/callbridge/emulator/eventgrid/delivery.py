@@ -137,12 +137,10 @@ class Notification(Parcel):
         self.payload = envelopes.envelope(subscription.schema, event)
         self.born = event.time.timestamp()
         self.body = envelopes.request_body(subscription.schema, self.payload)
-        self.content = envelopes.encode(self.body)
 
     def request(self, attempt: int) -> Request:
-        return Request(
-            envelopes.delivery_headers(self.subscription, self.event, delivery_count=attempt - 1), self.content
-        )
+        headers = envelopes.delivery_headers(self.subscription, self.event, delivery_count=attempt - 1)
+        return Request(headers, envelopes.encode(self.body))
 
     def entry(self, attempt: int, sent: Request | None, reply: Reply, verdict: Verdict) -> tuple[str, dict[str, Any]]:
         summary = f"{self.event.short_type} → {self.subscription.header_name} attempt {attempt}: {reply.outcome}"
