@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from callbridge.emulator.acs.callbacks import CallbackDispatcher, CallbackPolicy
+from callbridge.emulator.acs.callbacks import CallbackDispatcher
 from callbridge.emulator.acs.calls import CallConnection, ServerCall
 from callbridge.emulator.acs.resource import IdFactory
 from callbridge.emulator.clock import VirtualClock
+from callbridge.emulator.delivery.retries import CallbackPolicy
 from callbridge.emulator.journal import EntryKind, Journal
 from callbridge.identifiers import CommunicationUser
 

@@ -10,13 +10,11 @@ import httpx
 
 from callbridge.emulator.acs.calls import CallConnection
 from callbridge.emulator.acs.resource import IdFactory
-from callbridge.emulator.clock import Clock
+from callbridge.emulator.clock import Clock, RealClock
 from callbridge.emulator.delivery.courier import Courier, Parcel, Request
 from callbridge.emulator.delivery.retries import CallbackPolicy, Verdict
 from callbridge.emulator.delivery.transport import Reply
 from callbridge.emulator.journal import CallIds, EntryKind, Journal
-
-__all__ = ["ISSUER", "CallbackDispatcher", "CallbackPolicy", "TokenSigner"]
 
 ISSUER = "https://acscallautomation.communication.azure.com"
 TOKEN_LIFETIME_SECONDS = 300
@@ -102,7 +100,10 @@ class CallbackDispatcher:
         self.audience = audience
         self.issuer = issuer
         self.ids = ids
-        self._courier = Courier(clock, journal, http, policy, "callback-delivery", ordered=True)
+        # apps answer in real time: a jump of a virtual clock must not time out a callback in flight
+        self._courier = Courier(
+            clock, journal, http, policy, "callback-delivery", ordered=True, timeout_clock=RealClock()
+        )
 
     def send(self, connection: CallConnection, uri: str, event_type: str, data: dict[str, Any]) -> None:
         """Queue an event for the connection's app; delivery starts at once on the running loop."""

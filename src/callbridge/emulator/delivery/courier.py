@@ -75,10 +75,20 @@ class Courier:
     """Carries parcels to their URLs; a failing destination only delays itself, and nothing it does stops the loop."""
 
     def __init__(
-        self, clock: Clock, journal: Journal, http: httpx.AsyncClient, policy: Policy, name: str, *, ordered: bool
+        self,
+        clock: Clock,
+        journal: Journal,
+        http: httpx.AsyncClient,
+        policy: Policy,
+        name: str,
+        *,
+        ordered: bool,
+        timeout_clock: Clock | None = None,
     ) -> None:
+        """``timeout_clock`` bounds each attempt (the emulator's clock unless told otherwise)."""
         self.dead_letters: list[DeadLetter] = []
         self._clock = clock
+        self._timeout_clock = timeout_clock or clock
         self._journal = journal
         self._http = http
         self._policy = policy
@@ -178,7 +188,9 @@ class Courier:
             reply = Reply.unsent(error)
         else:
             timeout = self._policy.timeout_seconds
-            reply = await exchange(self._http, self._clock, timeout, "POST", parcel.url, sent.headers, sent.content)
+            reply = await exchange(
+                self._http, self._timeout_clock, timeout, "POST", parcel.url, sent.headers, sent.content
+            )
         verdict = self._policy.judge(reply, attempt, self._clock.time() - parcel.born)
         summary, detail = parcel.entry(attempt, sent, reply, verdict)
         self._journal.record(parcel.kind, Lane.ACS, Lane.APP, summary, parcel.call_ids, detail=detail, at=sent_at)
