@@ -210,3 +210,15 @@ async def test_pending_counts_what_is_queued_or_sending_but_not_what_waits_for_a
         "CallConnected",
         "ParticipantsUpdated",
     ]
+
+
+async def test_a_jump_of_the_virtual_clock_does_not_time_out_a_callback_in_flight(rig: Rig) -> None:
+    rig.app.gate = asyncio.Event()
+
+    rig.send(rig.connection("call"), "CallConnected")
+    await until(lambda: rig.app.seen)
+    rig.clock.advance(60.0)
+    rig.app.gate.set()
+    await rig.callbacks.drain()
+
+    assert rig.summaries("call") == ["CallConnected → app (attempt 1: 200)"]
