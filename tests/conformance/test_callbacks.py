@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 import uuid
 from datetime import datetime
@@ -20,6 +21,7 @@ ISSUER = "https://acscallautomation.communication.azure.com"
 ENVELOPE_KEYS = {"id", "source", "type", "data", "time", "specversion", "datacontenttype", "subject"}
 COMMON_DATA_KEYS = {"version", "callConnectionId", "serverCallId", "correlationId", "publicEventType"}
 RESULT = "resultInformation"
+OTHER_CALLER = "+14255550199"
 PROMPT = FileSource(url="https://contoso.example/prompt.wav")
 
 
@@ -197,6 +199,80 @@ def test_a_401_is_not_retried_and_the_journal_says_the_app_rejected_the_token(cl
     assert attempts[0]["detail"]["final"] is True
     assert attempts[0]["detail"]["jwt"]["verdict"] == "rejected by the app"
     assert len(cloud.app.events("SendDtmfTonesCompleted", call_id)) == 1
+
+
+def _answer(cloud: Cloud, callback_url: str) -> str:
+    """Answer a new PSTN call with the given callback URL; its call connection id."""
+    incoming = cloud.incoming_call()
+    context = incoming["data"]["incomingCallContext"]
+    return str(cloud.client().answer_call(incoming_call_context=context, callback_url=callback_url).call_connection_id)
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/callbacks/gone"
+
+
+def _event_types(attempts: list[dict[str, Any]]) -> list[str]:
+    return [attempt["summary"].split(" ", 1)[0] for attempt in attempts]
+
+
+def test_an_invalid_callback_uri_is_journalled_for_every_event_while_another_call_goes_on(cloud: Cloud) -> None:
+    broken = _answer(cloud, "http://[::1")
+    connection, fine = cloud.answered_call(OTHER_CALLER)
+
+    cloud.client().get_call_connection(broken).hang_up(is_for_everyone=True)
+    attempts = eventually(
+        lambda: (
+            found
+            if (found := cloud.journal(callConnectionId=broken, kind="callback"))
+            and _event_types(found)[-1] == "CallDisconnected"
+            else None
+        ),
+        what="CallDisconnected attempted",
+    )
+    connection.hang_up(is_for_everyone=True)
+    cloud.app.wait_event("CallDisconnected", fine)
+
+    assert _event_types(attempts)[0] == "CallConnected"
+    assert {(a["detail"]["attempt"], a["detail"]["status"], a["detail"]["final"]) for a in attempts} == {
+        (1, None, True)
+    }
+    assert {a["detail"]["error"] for a in attempts} == {"InvalidURL: Invalid port: ':1'"}
+    assert cloud.app.events(call_connection_id=broken) == []
+    assert cloud.app.types(fine) == ["CallConnected", "ParticipantsUpdated", "CallDisconnected"]
+
+
+def test_an_unreachable_app_gets_each_event_retried_on_the_clock_and_then_the_next(virtual_cloud: Cloud) -> None:
+    cloud = virtual_cloud
+    unreachable = _answer(cloud, _closed_port_url())
+    connection, fine = cloud.answered_call(OTHER_CALLER)
+    cloud.client().get_call_connection(unreachable).hang_up(is_for_everyone=True)
+
+    attempts: list[dict[str, Any]] = []
+    while not attempts or not (_event_types(attempts)[-1] == "CallDisconnected" and attempts[-1]["detail"]["final"]):
+        seen = len(attempts)
+        attempts = eventually(
+            lambda seen=seen: (
+                found if len(found := cloud.journal(callConnectionId=unreachable, kind="callback")) > seen else None
+            ),
+            what="the next attempt",
+        )
+        last = attempts[-1]["detail"]
+        if not last["final"]:
+            cloud.advance(0.5 if last["attempt"] == 1 else 2.0)  # the default back-off
+    connection.hang_up(is_for_everyone=True)
+    cloud.app.wait_event("CallDisconnected", fine)
+
+    types = _event_types(attempts)
+    assert types[0] == "CallConnected" and types[-1] == "CallDisconnected"
+    assert types == [event_type for event_type in dict.fromkeys(types) for _ in range(3)]
+    assert [a["detail"]["attempt"] for a in attempts] == [1, 2, 3] * (len(attempts) // 3)
+    assert [a["detail"]["final"] for a in attempts] == [False, False, True] * (len(attempts) // 3)
+    assert {a["detail"]["error"] for a in attempts} == {"connection refused"}
+    assert cloud.app.types(fine) == ["CallConnected", "ParticipantsUpdated", "CallDisconnected"]
 
 
 # ---------------------------------------------------------------------- recorded shapes

@@ -311,3 +311,60 @@ async def test_unsubscribing_stops_that_subscriptions_retries(
 
     assert delivery_tasks() == []
     assert rig.grid.subscriptions == {}
+
+
+async def test_an_event_that_cannot_be_encoded_is_journalled_as_given_up_and_the_next_is_delivered(
+    receiver: Receiver, rig_for: Callable[..., Rig], clock: VirtualClock
+) -> None:
+    rig = rig_for(clock)
+    await rig.grid.subscribe("calls", receiver.url)
+
+    rig.grid.publish(INCOMING_CALL, SUBJECT, {"not json": {1, 2}}, CALL)
+    [event_id] = rig.grid.publish(INCOMING_CALL, SUBJECT, DATA, CALL)
+    await rig.grid.drain()
+
+    assert [n.json()[0]["id"] for n in receiver.notifications()] == [event_id]
+    assert [entry.summary for entry in rig.journal.entries(CALL)] == [
+        "IncomingCall → CALLS attempt 1: TypeError: Object of type set is not JSON serializable",
+        "IncomingCall → CALLS attempt 1: 200",
+    ]
+    assert rig.grid.dead_letters == []
+
+
+async def test_events_waiting_to_retry_do_not_hold_back_the_subscriptions_next_event(
+    receiver: Receiver, rig_for: Callable[..., Rig], clock: VirtualClock
+) -> None:
+    rig = rig_for(clock)
+    await rig.grid.subscribe("calls", receiver.url)
+    receiver.respond(503)
+
+    [first] = rig.grid.publish(INCOMING_CALL, SUBJECT, DATA, CALL)
+    await eventually(lambda: clock.next_due() == 1.0)
+    [second] = rig.grid.publish(INCOMING_CALL, SUBJECT, DATA, CALL)
+    await eventually(lambda: len(receiver.notifications()) == 2 and rig.grid.pending() == 0)
+    clock.advance(1.0)
+    await rig.grid.drain()
+
+    assert [n.json()[0]["id"] for n in receiver.notifications()] == [first, second, first]
+
+
+async def test_pending_counts_deliveries_being_sent_but_not_those_waiting_to_retry(
+    receiver: Receiver, rig_for: Callable[..., Rig], clock: VirtualClock
+) -> None:
+    rig = rig_for(clock)
+    await rig.grid.subscribe("calls", receiver.url)
+    receiver.hang = True
+    receiver.respond(503)
+
+    rig.grid.publish(INCOMING_CALL, SUBJECT, DATA, CALL)
+    assert rig.grid.pending() == 1
+    await eventually(lambda: receiver.notifications())
+    assert rig.grid.pending() == 1
+    receiver.release.set()
+    await eventually(lambda: clock.next_due() == 1.0)
+    assert rig.grid.pending() == 0
+
+    clock.advance(1.0)
+    await rig.grid.drain()
+    assert rig.grid.pending() == 0
+    assert [n.headers["aeg-delivery-count"] for n in receiver.notifications()] == ["0", "1"]

@@ -208,6 +208,7 @@ class LocalCloud:
         """Cancel in-flight deliveries, wait for them to wind down, and release the HTTP client."""
         self.callbacks.reset()
         self.eventgrid.reset()
+        await self.callbacks.drain()
         await self.eventgrid.drain()
         await self.http.aclose()
         self.state_writer.close()

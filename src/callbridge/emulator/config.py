@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from callbridge.emulator.acs.callbacks import ISSUER, CallbackPolicy
-from callbridge.emulator.eventgrid.retries import RetryPolicy
+from callbridge.emulator.acs.callbacks import ISSUER
+from callbridge.emulator.delivery.retries import CallbackPolicy, RetryPolicy
 
 DEFAULT_HTTPS_PORT = 7443
 DEFAULT_HTTP_PORT = 7080

@@ -1,22 +1,21 @@
-"""The Event Grid service of the local cloud: subscriptions of one topic, publishing, delivery with retries."""
+"""The Event Grid service of the local cloud: subscriptions of one topic, publishing, and what a notification is."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from datetime import datetime
 from typing import Any
 
 import httpx
 
 from callbridge.emulator.clock import Clock
+from callbridge.emulator.delivery.courier import Courier, Parcel, Request
+from callbridge.emulator.delivery.retries import DeadLetter, RetryPolicy, Verdict
+from callbridge.emulator.delivery.transport import Reply
 from callbridge.emulator.eventgrid import envelopes
 from callbridge.emulator.eventgrid.envelopes import Event
 from callbridge.emulator.eventgrid.handshake import RESET_DURING_VALIDATION, Handshake, HandshakeFailed
-from callbridge.emulator.eventgrid.retries import DeadLetter, RetryPolicy, Verdict
 from callbridge.emulator.eventgrid.subscriptions import EventSchema, Subscription
-from callbridge.emulator.eventgrid.transport import Reply, exchange
-from callbridge.emulator.journal import CallIds, EntryKind, Journal, Lane
+from callbridge.emulator.journal import CallIds, EntryKind, Journal
 
 __all__ = ["DeadLetter", "EventGrid", "HandshakeFailed", "RetryPolicy", "Subscription"]
 
@@ -38,18 +37,19 @@ class EventGrid:
         manual_validation_seconds: float = 10.0,
     ) -> None:
         self.subscriptions: dict[str, Subscription] = {}
-        self.dead_letters: list[DeadLetter] = []
         self._clock = clock
-        self._journal = journal
-        self._http = http
         self._topic = topic
-        self._policy = policy
         self._handshake = Handshake(
             clock, journal, http, topic, policy.timeout_seconds, validation_base_url, manual_validation_seconds
         )
-        self._deliveries: dict[asyncio.Task[None], str] = {}
-        self._retrying = 0
+        # Event Grid is at-least-once and unordered: a subscription's events travel side by side
+        self._courier = Courier(clock, journal, http, policy, "eventgrid-delivery", ordered=False)
         self._generation = 0
+
+    @property
+    def dead_letters(self) -> list[DeadLetter]:
+        """Events given up on since the last reset, oldest first."""
+        return self._courier.dead_letters
 
     async def subscribe(
         self,
@@ -77,9 +77,7 @@ class EventGrid:
         """Remove the subscription and stop its pending deliveries; False when there was none."""
         if self.subscriptions.pop(name, None) is None:
             return False
-        for task, target in self._deliveries.items():
-            if target == name:
-                task.cancel()
+        self._courier.cancel(name)
         return True
 
     def publish(
@@ -97,14 +95,13 @@ class EventGrid:
             self._start(subscription, event, call_ids)
         return [event.id for _ in targets]
 
-    def pending(self) -> int:
-        """Deliveries being sent now; one that waits for its next retry does not count."""
-        return len(self._deliveries) - self._retrying
-
     async def drain(self) -> None:
         """Wait until every delivery in flight has finished, been dead-lettered or been cancelled."""
-        while self._deliveries:
-            await asyncio.wait(set(self._deliveries))
+        await self._courier.drain()
+
+    def pending(self) -> int:
+        """Deliveries queued or being sent now, not those waiting for a retry."""
+        return self._courier.pending()
 
     def load(self, subscriptions: list[dict[str, Any]]) -> None:
         """Replace the subscriptions with saved ones; they were validated when first made."""
@@ -119,100 +116,45 @@ class EventGrid:
         """Forget subscriptions and dead letters; cancel deliveries and fail validations in progress."""
         self._generation += 1
         self.subscriptions.clear()
-        self.dead_letters.clear()
         self._handshake.abandon()
-        for task in self._deliveries:
-            task.cancel()
+        self._courier.reset()
 
     def _start(self, subscription: Subscription, event: Event, call_ids: CallIds) -> None:
-        wrapped = envelopes.envelope(subscription.schema, event)
-        body = envelopes.request_body(subscription.schema, wrapped)
-        content = envelopes.encode(body)
-        task = asyncio.get_running_loop().create_task(
-            self._deliver(subscription, event, call_ids, wrapped, body, content),
-            name=f"eventgrid-delivery {subscription.name} {event.id}",
-        )
-        self._deliveries[task] = subscription.name
-        task.add_done_callback(self._finished)
+        self._courier.send(Notification(subscription, event, call_ids))
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._deliveries.pop(task, None)
 
-    async def _deliver(
-        self,
-        subscription: Subscription,
-        event: Event,
-        call_ids: CallIds,
-        wrapped: dict[str, Any],
-        body: Any,
-        content: bytes,
-    ) -> None:
-        attempts = 0
-        while True:
-            headers = envelopes.delivery_headers(subscription, event, delivery_count=attempts)
-            sent_at = self._clock.now()
-            reply = await exchange(
-                self._http, self._clock, self._policy.timeout_seconds, "POST", subscription.endpoint, headers, content
-            )
-            attempts += 1
-            verdict = self._policy.judge(reply.status, attempts, self._clock.time() - event.time.timestamp())
-            self._record_attempt(subscription, event, call_ids, attempts, headers, body, reply, verdict, sent_at)
-            if verdict.dead_letter_reason is not None:
-                self._dead_letter(subscription, wrapped, attempts, reply, verdict.dead_letter_reason)
-            if verdict.retry_in is None:
-                return
-            self._retrying += 1
-            try:
-                await self._clock.sleep(verdict.retry_in)
-            finally:
-                self._retrying -= 1
+class Notification(Parcel):
+    """One published event on its way to one subscription, in the subscription's schema."""
 
-    def _dead_letter(
-        self, subscription: Subscription, wrapped: dict[str, Any], attempts: int, reply: Reply, reason: str
-    ) -> None:
-        self.dead_letters.append(
-            DeadLetter(
-                subscription=subscription.name,
-                event=wrapped,
-                attempts=attempts,
-                last_status=reply.status,
-                last_error=reply.error,
-                reason=reason,
-                dead_lettered_at=envelopes.iso_time(self._clock.now()),
-            )
-        )
+    kind = EntryKind.EVENTGRID
 
-    def _record_attempt(
-        self,
-        subscription: Subscription,
-        event: Event,
-        call_ids: CallIds,
-        attempt: int,
-        headers: dict[str, str],
-        body: Any,
-        reply: Reply,
-        verdict: Verdict,
-        sent_at: datetime,
-    ) -> None:
-        self._journal.record(
-            EntryKind.EVENTGRID,
-            Lane.ACS,
-            Lane.APP,
-            f"{event.short_type} → {subscription.header_name} attempt {attempt}: {reply.outcome}{verdict.describe()}",
-            call_ids,
-            detail={
-                "subscription": subscription.name,
-                "eventId": event.id,
-                "eventType": event.event_type,
-                "url": subscription.endpoint,
-                "attempt": attempt,
-                "deliveryCount": attempt - 1,
-                "status": reply.status,
-                "headers": headers,
-                "body": body,
-                "error": reply.error,
-                "durationMs": reply.duration_ms,
-                "deadLetterReason": verdict.dead_letter_reason,
-            },
-            at=sent_at,
-        )
+    def __init__(self, subscription: Subscription, event: Event, call_ids: CallIds) -> None:
+        self.subscription = subscription
+        self.event = event
+        self.destination = subscription.name
+        self.url = subscription.endpoint
+        self.call_ids = call_ids
+        self.payload = envelopes.envelope(subscription.schema, event)
+        self.born = event.time.timestamp()
+        self.body = envelopes.request_body(subscription.schema, self.payload)
+
+    def request(self, attempt: int) -> Request:
+        headers = envelopes.delivery_headers(self.subscription, self.event, delivery_count=attempt - 1)
+        return Request(headers, envelopes.encode(self.body))
+
+    def entry(self, attempt: int, sent: Request | None, reply: Reply, verdict: Verdict) -> tuple[str, dict[str, Any]]:
+        summary = f"{self.event.short_type} → {self.subscription.header_name} attempt {attempt}: {reply.outcome}"
+        return summary + verdict.describe(), {
+            "subscription": self.subscription.name,
+            "eventId": self.event.id,
+            "eventType": self.event.event_type,
+            "url": self.url,
+            "attempt": attempt,
+            "deliveryCount": attempt - 1,
+            "status": reply.status,
+            "headers": sent.headers if sent is not None else {},
+            "body": self.body,
+            "error": reply.error,
+            "durationMs": reply.duration_ms,
+            "deadLetterReason": verdict.dead_letter_reason,
+        }

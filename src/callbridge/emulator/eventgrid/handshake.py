@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 
 from callbridge.emulator.clock import Clock
+from callbridge.emulator.delivery.transport import Reply, exchange, within
 from callbridge.emulator.eventgrid import envelopes
 from callbridge.emulator.eventgrid.subscriptions import EventSchema, Subscription
-from callbridge.emulator.eventgrid.transport import Reply, exchange, within
 from callbridge.emulator.journal import EntryKind, Journal, Lane
 
 REQUEST_ORIGIN = "eventgrid.azure.net"

@@ -1,4 +1,4 @@
-"""One HTTP exchange with a subscriber endpoint, bounded by the clock and never raising for the endpoint's faults."""
+"""One HTTP exchange with an app's endpoint, bounded by the clock and never raising for the endpoint's faults."""
 
 from __future__ import annotations
 
@@ -13,17 +13,24 @@ import httpx
 from callbridge.emulator.clock import Clock
 
 T = TypeVar("T")
+UNSENDABLE = (httpx.InvalidURL, httpx.UnsupportedProtocol)
 
 
 @dataclass(frozen=True)
 class Reply:
-    """What the endpoint answered, or why there was no answer."""
+    """What the endpoint answered, or why there was no answer; ``final`` when trying again cannot help."""
 
     status: int | None
     headers: httpx.Headers
     body: bytes
     error: str | None
     duration_ms: int
+    final: bool = False
+
+    @classmethod
+    def unsent(cls, error: BaseException) -> Reply:
+        """The request could not even be built (an unparsable URI, an event that cannot be encoded)."""
+        return cls(None, httpx.Headers(), b"", describe(error, 0.0), 0, final=True)
 
     @property
     def outcome(self) -> str:
@@ -68,7 +75,7 @@ async def exchange(
     headers: dict[str, str],
     content: bytes | None = None,
 ) -> Reply:
-    """Send one request; a refusal, reset, garbage or silence from the endpoint becomes a Reply with an error."""
+    """Send one request; a bad URI, a refusal, reset, garbage or silence becomes a Reply with an error."""
     started = clock.time()
     # The budget runs on the clock; httpx gets the same budget as a wall-clock backstop, so a hung socket cannot
     # outlive it under a virtual clock that nobody advances (and the client's own default timeout cannot cut it short).
@@ -78,6 +85,8 @@ async def exchange(
             timeout,
             http.request(method, url, headers=headers, content=content, timeout=timeout),
         )
+    except UNSENDABLE as error:
+        return Reply.unsent(error)
     except Exception as error:  # any failure of the endpoint or the connection is an outcome, not a crash
         return Reply(None, httpx.Headers(), b"", describe(error, timeout), _elapsed_ms(clock, started))
     return Reply(response.status_code, response.headers, response.content, None, _elapsed_ms(clock, started))

@@ -1,10 +1,13 @@
-"""When Event Grid tries again, when it gives up, and what it keeps of an event it gave up on."""
+"""When ACS and Event Grid try a delivery again, when they give up, and what Event Grid keeps of an event it gave up on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from callbridge.emulator.delivery.transport import Reply
+
+CALLBACK_RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
 SUCCESS = frozenset({200, 201, 202, 203, 204})
 UNDELIVERABLE = {
     400: "UndeliverableDueToHttpBadRequest",
@@ -33,6 +36,34 @@ class Verdict:
         return ""
 
 
+class Policy(Protocol):
+    """How one service judges a delivery attempt."""
+
+    @property
+    def timeout_seconds(self) -> float: ...
+
+    def judge(self, reply: Reply, attempts: int, age: float) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class CallbackPolicy:
+    """How hard ACS tries to reach an app's callback URI: a few quick retries of transient failures."""
+
+    attempts: int = 3
+    backoff_seconds: tuple[float, ...] = (0.5, 2.0)
+    timeout_seconds: float = 10.0
+
+    def judge(self, reply: Reply, attempts: int, age: float) -> Verdict:
+        """Done when the app answered anything but a transient failure, or the attempts are used up."""
+        status = reply.status
+        if status is not None and (status < 400 or status not in CALLBACK_RETRYABLE):
+            return Verdict(delivered=status < 400)
+        if reply.final or attempts >= self.attempts:
+            return Verdict()
+        schedule = self.backoff_seconds
+        return Verdict(retry_in=schedule[min(attempts - 1, len(schedule) - 1)] if schedule else 0.0)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Retry schedule and limits; a shortened form of Azure's 10 s, 30 s, 1 m, 5 m, ... schedule."""
@@ -56,12 +87,15 @@ class RetryPolicy:
         """Seconds to wait after the ``attempts``-th failure; the last delay repeats."""
         return self.schedule[min(attempts, len(self.schedule)) - 1]
 
-    def judge(self, status: int | None, attempts: int, age: float) -> Verdict:
-        """Decide after ``attempts`` attempts, the last answered ``status`` (None: no answer), ``age`` s after publishing."""
+    def judge(self, reply: Reply, attempts: int, age: float) -> Verdict:
+        """Decide after ``attempts`` attempts, the last one answered by ``reply``, ``age`` s after publishing."""
+        status = reply.status
         if status in SUCCESS:
             return Verdict(delivered=True)
         if status in UNDELIVERABLE:
             return Verdict(dead_letter_reason=UNDELIVERABLE[status])
+        if reply.final:
+            return Verdict()  # an event that cannot be sent has nothing to keep a dead letter of
         if attempts >= self.max_attempts:
             return Verdict(dead_letter_reason=MAX_ATTEMPTS_EXCEEDED)
         delay = self.delay_after(attempts)

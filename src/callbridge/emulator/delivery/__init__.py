@@ -1,0 +1,1 @@
+"""Everything the local cloud sends out: callbacks and Event Grid, in order per destination, retried on the clock."""
