@@ -61,10 +61,11 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 def world(clock: VirtualClock) -> tuple[CallEngine, Scripted]:
-    resource = AcsResource.create()
+    ids = IdFactory(seed=7)
+    resource = AcsResource.create(ids)
     resource.phone_numbers.append(NUMBER)
     scripted = Scripted()
-    engine = CallEngine(clock, resource, Journal(clock), Timings(), scripted, scripted, IdFactory(seed=7))
+    engine = CallEngine(clock, resource, Journal(clock), Timings(), scripted, scripted, ids)
     return engine, scripted
 
 

@@ -138,7 +138,7 @@ def _refused_in_state(error: NotAllowedInState) -> AcsError:
         )
     if error.state is ConnectionState.TRANSFERRING:
         return AcsError(409, "8519", "Conflicting operation: a transfer is in progress on this call.")
-    if isinstance(error.state, ConnectionState):
+    if error.state in (ConnectionState.TRANSFER_ACCEPTED, ConnectionState.DISCONNECTING, ConnectionState.DISCONNECTED):
         return AcsError(400, "8528", f"Call {subject!r} has already been terminated.")
     return _wrong_state(f"{error.command} is not allowed while {subject!r} is {error.state}.")
 
