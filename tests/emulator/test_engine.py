@@ -61,10 +61,11 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 def world(clock: VirtualClock) -> tuple[CallEngine, Scripted]:
-    resource = AcsResource.create()
+    ids = IdFactory(seed=7)
+    resource = AcsResource.create(ids)
     resource.phone_numbers.append(NUMBER)
     scripted = Scripted()
-    engine = CallEngine(clock, resource, Journal(clock), Timings(), scripted, scripted, IdFactory(seed=7))
+    engine = CallEngine(clock, resource, Journal(clock), Timings(), scripted, scripted, ids)
     return engine, scripted
 
 
@@ -126,9 +127,10 @@ def test_accept_then_remove_then_caller_hangs_up(world: tuple[CallEngine, Script
     ]
     numbers = [d["sequenceNumber"] for t, d in scripted.events if t == "ParticipantsUpdated"]
     assert numbers == sorted(numbers)
-    with pytest.raises(errors.AcsError) as gone:
+    with pytest.raises(errors.EngineError) as gone:
         engine.add_participant(connection.call_connection_id, ART)
-    assert (gone.value.status, gone.value.code) == (400, "8528")
+    refused = errors.to_acs_error(gone.value)
+    assert (refused.status, refused.code) == (400, "8528")
 
 
 def test_decline_reports_the_result_the_endpoint_gave(world: tuple[CallEngine, Scripted], clock: VirtualClock) -> None:
@@ -154,6 +156,6 @@ def test_an_unanswered_offer_expires_and_ends_the_callers_call(
     clock.advance(30)
 
     assert call.ended
-    with pytest.raises(errors.AcsError) as late:
+    with pytest.raises(errors.OfferExpired) as late:
         engine.answer(offer.context, "https://app/cb", "2026-03-12")
-    assert late.value.code == "8587"
+    assert errors.to_acs_error(late.value).code == "8587"

@@ -81,11 +81,27 @@ def describe(server: EmulatorServer) -> str:
     show_default=True,
     help="How long signalling steps take: 'instant' or 'realistic' (about as long as on Azure).",
 )
-def emulator(host: str, https_port: int, http_port: int, data_dir: Path, seed: str, clock: str, profile: str) -> None:
+@click.option(
+    "--seed-ids",
+    type=int,
+    default=None,
+    help="Seed the ids the local cloud makes (calls, connections, invitations, events, recordings), so the "
+    "same scenario on the virtual clock gets the same ids.",
+)
+def emulator(
+    host: str,
+    https_port: int,
+    http_port: int,
+    data_dir: Path,
+    seed: str,
+    clock: str,
+    profile: str,
+    seed_ids: int | None,
+) -> None:
     """Run the local cloud: ACS Call Automation, Event Grid, phones and a Teams tenant."""
     config = EmulatorConfig(
         data_dir=data_dir, host=host, https_port=https_port, http_port=http_port, seed=seed, clock=clock,
-        profile=profile,
+        profile=profile, seed_ids=seed_ids,
     )  # fmt: skip
     try:
         server = EmulatorServer(config)

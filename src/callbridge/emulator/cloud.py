@@ -72,13 +72,13 @@ class LocalCloud:
         self.state_writer = Writer(self.state_file.path)
         self.clock: Clock = VirtualClock() if config.clock == "virtual" else RealClock()
         self.journal = Journal(self.clock)
-        self.ids = IdFactory(config.random_seed)
+        self.ids = IdFactory(config.seed_ids)
         timings = Timings.profile(config.profile)
         if config.incoming_call_window_seconds is not None:
             timings = replace(timings, incoming_call_window=config.incoming_call_window_seconds)
         self.timings = timings
         saved = self.state_file.load()
-        self.resource = AcsResource.from_json(saved["resource"]) if saved else AcsResource.create()
+        self.resource = AcsResource.from_json(saved["resource"]) if saved else AcsResource.create(self.ids)
         self.tenant = TeamsTenant(self.clock.time)
         if saved:
             self.tenant.tenant_id = saved.get("tenant", {}).get("tenantId", self.tenant.tenant_id)

@@ -23,7 +23,7 @@ class EmulatorConfig:
     seed: str = "none"
     clock: str = "real"
     profile: str = "instant"
-    random_seed: int | None = None
+    seed_ids: int | None = None
     hmac_skew_seconds: float = 900.0
     callback_issuer: str = ISSUER
     callback_policy: CallbackPolicy = field(default_factory=CallbackPolicy)

@@ -78,13 +78,13 @@ class IncomingCalls(CallLifecycle):
     def _take_offer(self, context: str) -> IncomingCallOffer:
         offer = self.offers.get(context)
         if offer is None:
-            raise errors.invalid_body("incomingCallContext is not a context this resource issued.")
+            raise errors.InvalidRequest("incomingCallContext is not a context this resource issued.")
         if offer.expired:
-            raise errors.not_answered_in_time()
+            raise errors.OfferExpired()
         if offer.call.ended:
-            raise errors.AcsError(400, "8528", "The call has already ended: the caller hung up before it was answered.")
+            raise errors.CallerHungUp()
         if offer.settled:
-            raise errors.wrong_state("the incoming call has already been answered, rejected or redirected.")
+            raise errors.WrongState("the incoming call has already been answered, rejected or redirected.")
         self._retire_offer(offer)
         return offer
 

@@ -6,19 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from callbridge.emulator.acs import errors, results
+from callbridge.emulator.acs import errors, results, states
 from callbridge.emulator.acs.calls import (
     CallConnection,
     ConnectionState,
     IncomingCallOffer,
     Invitation,
-    InvitationState,
     Participant,
     Purpose,
     ServerCall,
 )
 from callbridge.emulator.acs.resource import AcsResource, IdFactory
 from callbridge.emulator.acs.results import Result
+from callbridge.emulator.acs.states import ConnectionInput, InvitationInput
 from callbridge.emulator.acs.timings import Timings
 from callbridge.emulator.clock import Clock
 from callbridge.emulator.journal import EntryKind, Journal, Lane
@@ -87,33 +87,27 @@ class CallLifecycle:
         self._group_calls: dict[str, ServerCall] = {}
         self.on_connected: list[Callable[[CallConnection], None]] = []
 
-    def connection(self, call_connection_id: str) -> CallConnection:
-        """The live call connection, or the error the service answers for a gone or unknown one."""
+    def connection(self, call_connection_id: str, command: ConnectionInput) -> CallConnection:
+        """The call connection the command is for, refused unless the table takes it in its state."""
         found = self.connections.get(call_connection_id)
         if found is not None:
+            states.require(found, command)
             return found
         if call_connection_id in self._tombstones:
-            raise errors.terminated(call_connection_id)
-        raise errors.call_not_found(call_connection_id)
+            raise errors.NotAllowedInState(call_connection_id, ConnectionState.DISCONNECTED, command)
+        raise errors.CallNotFound(call_connection_id)
 
     def readable_connection(self, call_connection_id: str) -> CallConnection:
-        """Like ``connection`` but a terminated call reads as not found, as GET does on the service."""
+        """A live call connection; a terminated one reads as not found, as GET does on the service."""
         found = self.connections.get(call_connection_id)
         if found is None:
-            raise errors.call_not_found(call_connection_id)
+            raise errors.CallNotFound(call_connection_id)
         return found
-
-    def established(self, call_connection_id: str) -> CallConnection:
-        """A connection that can take mid-call actions."""
-        connection = self.connection(call_connection_id)
-        if not connection.is_established:
-            raise errors.not_established(call_connection_id)
-        return connection
 
     def participant(self, connection: CallConnection, identifier: Identifier) -> Participant:
         found = connection.call.find(identifier)
         if found is None:
-            raise errors.participant_not_found(identifier.raw_id)
+            raise errors.ParticipantNotFound(identifier.raw_id)
         return found
 
     def _retire_offer(self, offer: IncomingCallOffer) -> None:
@@ -142,7 +136,7 @@ class CallLifecycle:
 
     def _connected(self, connection: CallConnection) -> None:
         """CallConnected, then whatever the app asked to start with the call (media streaming, transcription)."""
-        self.emit(connection, "CallConnected", results.SUCCESS, connection.operation_context)
+        self._transition(connection, ConnectionInput.LEG_UP, results.SUCCESS, connection.operation_context)
         for listener in self.on_connected:
             listener(connection)
 
@@ -180,7 +174,6 @@ class CallLifecycle:
             app = Participant(connection.identity, self.endpoints.display_name(connection.identity), connection)
             call.participants[self._participant_key(app)] = app
             call.connections[connection.call_connection_id] = connection
-        connection.state = ConnectionState.CONNECTED
         self._connected(connection)
         self.announce_roster(call)
 
@@ -189,7 +182,7 @@ class CallLifecycle:
         invitation = self.invitations.get(invitation_id)
         if invitation is None or not invitation.is_ringing:
             return
-        self._settle(invitation, InvitationState.ACCEPTED)
+        self._settle(invitation, InvitationInput.ANSWER)
         joining = invitation.answering
         if invitation.purpose is Purpose.TRANSFER:
             self._complete_transfer(invitation, joining)
@@ -215,9 +208,9 @@ class CallLifecycle:
             self.announce_roster(call)
 
     def _join_answering_app(self, connection: CallConnection) -> None:
-        call = connection.call
-        call.connections[connection.call_connection_id] = connection
-        connection.state = ConnectionState.CONNECTED
+        if not states.allows(connection, ConnectionInput.LEG_UP):
+            return
+        connection.call.connections[connection.call_connection_id] = connection
         self._connected(connection)
 
     def _create_call_answered(self, invitation: Invitation) -> None:
@@ -225,8 +218,7 @@ class CallLifecycle:
         assert connection is not None
         for other in list(invitation.call.invitations.values()):
             if other.purpose is Purpose.CREATE and other.is_ringing:
-                self._settle(other, InvitationState.FAILED)
-        connection.state = ConnectionState.CONNECTED
+                self._settle(other, InvitationInput.FAIL)
         self._connected(connection)
         self.announce_roster(invitation.call)
 
@@ -235,7 +227,7 @@ class CallLifecycle:
         invitation = self.invitations.get(invitation_id)
         if invitation is None or not invitation.is_ringing:
             return
-        self._settle(invitation, InvitationState.FAILED)
+        self._settle(invitation, InvitationInput.FAIL)
         connection = invitation.connection
         if invitation.purpose is Purpose.ADD and connection is not None:
             self.emit(
@@ -247,15 +239,14 @@ class CallLifecycle:
                 invitation.operation_callback_uri,
             )
         elif invitation.purpose is Purpose.TRANSFER and connection is not None:
-            if connection.state is ConnectionState.TRANSFERRING:
-                connection.state = ConnectionState.CONNECTED
-            self.emit(
-                connection,
-                "CallTransferFailed",
-                result,
-                invitation.operation_context,
-                operation_callback_uri=invitation.operation_callback_uri,
-            )
+            if states.allows(connection, ConnectionInput.TRANSFER_FAILED):
+                self._transition(
+                    connection,
+                    ConnectionInput.TRANSFER_FAILED,
+                    result,
+                    invitation.operation_context,
+                    operation_callback_uri=invitation.operation_callback_uri,
+                )
         elif invitation.purpose is Purpose.CREATE and connection is not None:
             still_ringing = [i for i in invitation.call.invitations.values() if i.is_ringing]
             if not still_ringing and connection.state is ConnectionState.CONNECTING:
@@ -277,12 +268,12 @@ class CallLifecycle:
 
     def _check_target_reachable(self, target: Identifier, source_caller_id: str | None) -> None:
         if isinstance(target, PhoneNumber) and not self.resource.owns(target) and not source_caller_id:
-            raise errors.invalid_body(
+            raise errors.InvalidRequest(
                 f"sourceCallerIdNumber is required to call the phone number {target.value}; "
                 "use one of the resource's numbers."
             )
         if source_caller_id and source_caller_id not in self.resource.phone_numbers:
-            raise errors.invalid_body(
+            raise errors.InvalidRequest(
                 f"sourceCallerIdNumber {source_caller_id} is not a number of this Communication Services resource."
             )
 
@@ -325,8 +316,8 @@ class CallLifecycle:
         )
         self.endpoints.ring(invitation)
 
-    def _settle(self, invitation: Invitation, state: InvitationState) -> None:
-        invitation.state = state
+    def _settle(self, invitation: Invitation, command: InvitationInput) -> None:
+        states.settle(invitation, command)
         invitation.stop_timers()
         if invitation.offer is not None:
             self._retire_offer(invitation.offer)
@@ -346,10 +337,9 @@ class CallLifecycle:
         if joining is not None:
             self._join_answering_app(joining)
         if transferee is None:
-            connection.state = ConnectionState.TRANSFER_ACCEPTED
-            self.emit(
+            self._transition(
                 connection,
-                "CallTransferAccepted",
+                ConnectionInput.TRANSFER_ACCEPTED,
                 results.SUCCESS,
                 invitation.operation_context,
                 data,
@@ -359,10 +349,9 @@ class CallLifecycle:
             self._disconnect(connection, results.ENDED_AFTER_TRANSFER)
             self.announce_roster(call)
             return
-        connection.state = ConnectionState.CONNECTED
-        self.emit(
+        self._transition(
             connection,
-            "CallTransferAccepted",
+            ConnectionInput.TRANSFEREE_REPLACED,
             results.SUCCESS,
             invitation.operation_context,
             data,
@@ -411,16 +400,16 @@ class CallLifecycle:
             if participant.connection is connection:
                 del call.participants[key]
         call.connections.pop(connection.call_connection_id, None)
-        connection.state = ConnectionState.DISCONNECTED
-        self.emit(connection, "CallDisconnected", result, None)
+        self._transition(connection, ConnectionInput.LEAVE, result)
         self._drop_connection(connection)
 
     def _drop_connection(self, connection: CallConnection) -> None:
-        connection.state = ConnectionState.DISCONNECTED
+        """The leg is gone: no more events, and later requests for it are told it has been terminated."""
+        states.step(connection, ConnectionInput.DROP)
         connection.call.legs.pop(connection.call_connection_id, None)
         for invitation in list(connection.call.invitations.values()):
             if invitation.connection is connection and invitation.is_ringing:
-                self._settle(invitation, InvitationState.CANCELLED)
+                self._settle(invitation, InvitationInput.CANCEL)
         if self.connections.pop(connection.call_connection_id, None) is not None:
             now = self.clock.time()
             self._tombstones[connection.call_connection_id] = now
@@ -439,7 +428,7 @@ class CallLifecycle:
             return
         for invitation in list(call.invitations.values()):
             if invitation.is_ringing:
-                self._settle(invitation, InvitationState.CANCELLED)
+                self._settle(invitation, InvitationInput.CANCEL)
         for connection in list(call.connections.values()):
             self._disconnect(connection, result)
         for connection in list(call.legs.values()):
@@ -460,6 +449,19 @@ class CallLifecycle:
         if participant.connection is not None:
             return f"app:{participant.connection.call_connection_id}"
         return participant.key
+
+    def _transition(
+        self,
+        connection: CallConnection,
+        command: ConnectionInput,
+        result: Result | None = None,
+        operation_context: str | None = None,
+        extra: dict[str, Any] | None = None,
+        operation_callback_uri: str | None = None,
+    ) -> None:
+        """Step the connection through the transition table and send the event its row names."""
+        for event_type in states.step(connection, command).emits:
+            self.emit(connection, event_type, result, operation_context, extra, operation_callback_uri)
 
     def emit(
         self,

@@ -9,6 +9,7 @@ from typing import Any
 from callbridge.emulator.acs import errors, results
 from callbridge.emulator.acs.calls import CallConnection, Participant
 from callbridge.emulator.acs.engine import CallEngine
+from callbridge.emulator.acs.states import ConnectionInput
 from callbridge.identifiers import Identifier
 
 TONE_NAMES = {
@@ -91,7 +92,7 @@ class CallMedia:
         operation_callback_uri: str | None,
     ) -> None:
         """Play prompts: PlayStarted, then PlayCompleted (never, while looping, until cancelled)."""
-        connection = self.engine.established(call_connection_id)
+        connection = self.engine.connection(call_connection_id, ConnectionInput.MEDIA)
         _check_play_sources(sources, "playSources")
         for target in play_to:
             self._member(connection, target)
@@ -124,14 +125,14 @@ class CallMedia:
         operation_callback_uri: str | None,
     ) -> None:
         """Collect input from a participant: RecognizeCompleted with the next scripted result."""
-        connection = self.engine.established(call_connection_id)
+        connection = self.engine.connection(call_connection_id, ConnectionInput.MEDIA)
         self._member(connection, target)
         _check_play_sources(prompts, "playPrompts")
         choices = options.get("choices") or []
         if input_type == "choices" and not choices:
-            raise errors.invalid_body("recognizeOptions.choices is required when recognizeInputType is choices.")
+            raise errors.InvalidRequest("recognizeOptions.choices is required when recognizeInputType is choices.")
         if connection.media.recognizing is not None:
-            raise errors.conflict("a recognize operation is already running on this call.")
+            raise errors.Conflict("a recognize operation is already running on this call.")
         op = (operation_context, operation_callback_uri)
         connection.media.recognizing = op
         result = self.script.take(call_connection_id) or _default_recognition(input_type, options)
@@ -152,7 +153,7 @@ class CallMedia:
 
     def cancel_all(self, call_connection_id: str) -> None:
         """Stop every play and recognize: PlayCanceled / RecognizeCanceled."""
-        connection = self.engine.established(call_connection_id)
+        connection = self.engine.connection(call_connection_id, ConnectionInput.MEDIA)
         media = connection.media
         for operation_context, uri in media.playing:
             self.engine.emit(connection, "PlayCanceled", results.PLAY_CANCELED, operation_context, None, uri)
@@ -168,7 +169,7 @@ class CallMedia:
         self, call_connection_id: str, target: Identifier, operation_context: str | None, uri: str | None
     ) -> None:
         """Listen for tones from a participant until stopped."""
-        connection = self.engine.established(call_connection_id)
+        connection = self.engine.connection(call_connection_id, ConnectionInput.MEDIA)
         participant = self._member(connection, target)
         connection.media.continuous_dtmf[participant.key] = (operation_context, uri)
 
@@ -176,7 +177,7 @@ class CallMedia:
         self, call_connection_id: str, target: Identifier, operation_context: str | None, uri: str | None
     ) -> None:
         """Stop listening: ContinuousDtmfRecognitionStopped."""
-        connection = self.engine.established(call_connection_id)
+        connection = self.engine.connection(call_connection_id, ConnectionInput.MEDIA)
         participant = self._member(connection, target)
         connection.media.continuous_dtmf.pop(participant.key, None)
         self._later(
@@ -207,13 +208,13 @@ class CallMedia:
         uri: str | None,
     ) -> None:
         """Send tones to a participant: SendDtmfTonesCompleted."""
-        connection = self.engine.established(call_connection_id)
+        connection = self.engine.connection(call_connection_id, ConnectionInput.MEDIA)
         self._member(connection, target)
         if not tones:
-            raise errors.invalid_body("tones must contain at least one tone.")
+            raise errors.InvalidRequest("tones must contain at least one tone.")
         unknown = [t for t in tones if t not in DTMF_TONES]
         if unknown:
-            raise errors.invalid_body(f"unknown tones {unknown}; use zero..nine, a..d, pound or asterisk.")
+            raise errors.InvalidRequest(f"unknown tones {unknown}; use zero..nine, a..d, pound or asterisk.")
         self._later(
             lambda: self.engine.emit(
                 connection, "SendDtmfTonesCompleted", results.MEDIA_SUCCESS, operation_context, None, uri
@@ -224,10 +225,10 @@ class CallMedia:
 
     def hold(self, call_connection_id: str, target: Identifier, on_hold: bool) -> None:
         """Put a participant on hold or take them off it; ParticipantsUpdated shows ``isOnHold``."""
-        connection = self.engine.established(call_connection_id)
+        connection = self.engine.connection(call_connection_id, ConnectionInput.MEDIA)
         participant = self._member(connection, target)
         if participant.is_app:
-            raise errors.invalid_body("a Call Automation app cannot be put on hold.")
+            raise errors.InvalidRequest("a Call Automation app cannot be put on hold.")
         if participant.is_on_hold != on_hold:
             participant.is_on_hold = on_hold
             self.engine.announce_roster(connection.call)
@@ -238,7 +239,7 @@ class CallMedia:
         self, call_connection_id: str, action: str, locale: str | None, operation_context: str | None, uri: str | None
     ) -> None:
         """Start, update or stop transcription: TranscriptionStarted / Updated / Stopped, or Failed."""
-        connection = self.engine.established(call_connection_id)
+        connection = self.engine.connection(call_connection_id, ConnectionInput.MEDIA)
         media = connection.media
         if connection.transcription is None:
             update = {"transcriptionStatus": "transcriptionFailed", "transcriptionStatusDetails": "badRequest"}
@@ -259,9 +260,9 @@ class CallMedia:
             "stop": ("TranscriptionStopped", "transcriptionStopped", "subscriptionStopped"),
         }[action]
         if action == "start" and media.transcription_active:
-            raise errors.conflict("transcription is already running on this call.")
+            raise errors.Conflict("transcription is already running on this call.")
         if action != "start" and not media.transcription_active:
-            raise errors.wrong_state("transcription is not running on this call.")
+            raise errors.WrongState("transcription is not running on this call.")
         media.transcription_active = action != "stop"
         if locale:
             connection.transcription = {**connection.transcription, "locale": locale}
@@ -276,7 +277,7 @@ class CallMedia:
         self, call_connection_id: str, start: bool, operation_context: str | None, uri: str | None
     ) -> None:
         """Start or stop media streaming: MediaStreamingStarted / Stopped, or Failed."""
-        connection = self.engine.established(call_connection_id)
+        connection = self.engine.connection(call_connection_id, ConnectionInput.MEDIA)
         media = connection.media
         if connection.media_streaming is None:
             update = {"mediaStreamingStatus": "mediaStreamingFailed", "mediaStreamingStatusDetails": "streamUrlMissing"}
@@ -292,7 +293,7 @@ class CallMedia:
             )
             return
         if media.streaming_active == start:
-            raise errors.wrong_state(f"media streaming is already {'running' if start else 'stopped'}.")
+            raise errors.WrongState(f"media streaming is already {'running' if start else 'stopped'}.")
         media.streaming_active = start
         status = "mediaStreamingStarted" if start else "mediaStreamingStopped"
         details = "subscriptionStarted" if start else "subscriptionStopped"
@@ -317,7 +318,7 @@ class CallMedia:
         connection = self._recording_connection(server_call_id, call_connection_id)
         call = connection.call
         if any(r.server_call_id == call.server_call_id and r.state == "active" for r in self.recordings.values()):
-            raise errors.conflict("the call is already being recorded.")
+            raise errors.Conflict("the call is already being recorded.")
         recording = Recording(
             recording_id=self.engine.ids.token(),
             server_call_id=call.server_call_id,
@@ -333,7 +334,7 @@ class CallMedia:
     def recording(self, recording_id: str) -> Recording:
         found = self.recordings.get(recording_id)
         if found is None:
-            raise errors.AcsError(404, "8522", f"Recording {recording_id!r} not found.")
+            raise errors.RecordingNotFound(recording_id)
         return found
 
     def set_recording_state(self, recording_id: str, state: str) -> Recording:
@@ -351,13 +352,13 @@ class CallMedia:
 
     def _recording_connection(self, server_call_id: str | None, call_connection_id: str | None) -> CallConnection:
         if call_connection_id:
-            return self.engine.established(call_connection_id)
+            return self.engine.connection(call_connection_id, ConnectionInput.MEDIA)
         if not server_call_id:
-            raise errors.invalid_body("callLocator with a serverCallId, or callConnectionId, is required.")
+            raise errors.InvalidRequest("callLocator with a serverCallId, or callConnectionId, is required.")
         call = self.engine.calls.get(server_call_id)
         connection = next((c for c in call.connections.values() if c.is_established), None) if call else None
         if connection is None:
-            raise errors.AcsError(404, "8522", f"Call not found: no active call {server_call_id!r}.")
+            raise errors.ServerCallNotFound(server_call_id)
         return connection
 
     def _recording_event(self, recording: Recording) -> None:
@@ -383,11 +384,11 @@ def _check_play_sources(sources: list[dict[str, Any]], field_name: str) -> None:
     for index, source in enumerate(sources):
         kind = source.get("kind")
         if kind not in required:
-            raise errors.invalid_body(f"{field_name}[{index}].kind must be file, text or ssml.")
+            raise errors.InvalidRequest(f"{field_name}[{index}].kind must be file, text or ssml.")
         container, key = required[kind]
         value = (source.get(container) or {}).get(key)
         if not isinstance(value, str) or not value:
-            raise errors.invalid_body(f"{field_name}[{index}].{container}.{key} is required for a {kind} source.")
+            raise errors.InvalidRequest(f"{field_name}[{index}].{container}.{key} is required for a {kind} source.")
 
 
 def _default_recognition(input_type: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from callbridge.emulator.acs import errors, results
+from callbridge.emulator.acs import errors, results, states
 from callbridge.emulator.acs.calls import (
     CallConnection,
-    ConnectionState,
     Invitation,
-    InvitationState,
     Participant,
     Purpose,
 )
 from callbridge.emulator.acs.lifecycle import CallLifecycle
 from callbridge.emulator.acs.results import Result
+from callbridge.emulator.acs.states import ConnectionInput, InvitationInput
 from callbridge.identifiers import CommunicationUser, Identifier, PhoneNumber, identity_key, to_model
 
 
@@ -30,12 +29,12 @@ class MidCallOperations(CallLifecycle):
         operation_callback_uri: str | None = None,
     ) -> Invitation:
         """Invite someone into the call; 202 now, AddParticipantSucceeded or Failed when they answer."""
-        connection = self._ready_for_participant_ops(call_connection_id)
+        connection = self.connection(call_connection_id, ConnectionInput.ADD_PARTICIPANT)
         call = connection.call
         if call.find(target) is not None:
-            raise errors.conflict(f"{target.raw_id} is already in the call.")
+            raise errors.Conflict(f"{target.raw_id} is already in the call.")
         if any(identity_key(i.target) == identity_key(target) and i.is_ringing for i in call.invitations.values()):
-            raise errors.conflict(f"{target.raw_id} is already being invited to the call.")
+            raise errors.Conflict(f"{target.raw_id} is already being invited to the call.")
         caller_id = source_caller_id or connection.source_caller_id
         self._check_target_reachable(target, caller_id)
         timeout = self._invitation_timeout(timeout_seconds)
@@ -62,11 +61,11 @@ class MidCallOperations(CallLifecycle):
         operation_callback_uri: str | None = None,
     ) -> None:
         """Remove someone; RemoveParticipantSucceeded and ParticipantsUpdated follow."""
-        connection = self._ready_for_participant_ops(call_connection_id)
+        connection = self.connection(call_connection_id, ConnectionInput.REMOVE_PARTICIPANT)
         call = connection.call
         participant = self.participant(connection, target)
         if participant.is_app:
-            raise errors.invalid_body("a Call Automation app cannot be removed; use hang up instead.")
+            raise errors.InvalidRequest("a Call Automation app cannot be removed; use hang up instead.")
 
         def remove() -> None:
             if connection.call_connection_id not in self.connections or call.find(target) is not participant:
@@ -86,12 +85,12 @@ class MidCallOperations(CallLifecycle):
 
     def mute(self, call_connection_id: str, targets: list[Identifier]) -> None:
         """Mute Communication Services users; the change shows in ParticipantsUpdated."""
-        connection = self.established(call_connection_id)
+        connection = self.connection(call_connection_id, ConnectionInput.MUTE)
         if len(targets) != 1:
-            raise errors.invalid_body("targetParticipants must contain exactly one participant.")
+            raise errors.InvalidRequest("targetParticipants must contain exactly one participant.")
         target = targets[0]
         if not isinstance(target, CommunicationUser):
-            raise errors.invalid_body(
+            raise errors.InvalidRequest(
                 f"only Communication Services users can be muted; {target.raw_id!r} is a {target.kind.value}."
             )
         participant = self.participant(connection, target)
@@ -107,7 +106,7 @@ class MidCallOperations(CallLifecycle):
         operation_callback_uri: str | None = None,
     ) -> None:
         """Withdraw a pending invitation; CancelAddParticipantSucceeded (and no AddParticipantFailed)."""
-        connection = self.established(call_connection_id)
+        connection = self.connection(call_connection_id, ConnectionInput.CANCEL_ADD)
         invitation = self.invitations.get(invitation_id)
         data = {"invitationId": invitation_id}
         outcome: tuple[str, Result]
@@ -116,7 +115,7 @@ class MidCallOperations(CallLifecycle):
         elif not invitation.is_ringing:
             outcome = ("CancelAddParticipantFailed", results.INVITATION_ALREADY_ANSWERED)
         else:
-            self._settle(invitation, InvitationState.CANCELLED)
+            self._settle(invitation, InvitationInput.CANCEL)
             outcome = ("CancelAddParticipantSucceeded", results.SUCCESS)
         event_type, result = outcome
         self.clock.call_later(
@@ -134,17 +133,17 @@ class MidCallOperations(CallLifecycle):
         source_caller_id: str | None = None,
     ) -> None:
         """Blind transfer: 1:1 hands the caller to the target and drops the app; with a transferee, swaps."""
-        connection = self._ready_for_participant_ops(call_connection_id)
+        connection = self.connection(call_connection_id, ConnectionInput.TRANSFER)
         call = connection.call
         humans = call.humans()
         if call.find(target) is not None:
-            raise errors.invalid_body(f"the transfer target {target.raw_id} is already in the call.")
+            raise errors.InvalidRequest(f"the transfer target {target.raw_id} is already in the call.")
         if transferee is not None:
             moved = self.participant(connection, transferee)
             if moved.is_app:
-                raise errors.invalid_body("the Call Automation endpoint itself cannot be transferred.")
+                raise errors.InvalidRequest("the Call Automation endpoint itself cannot be transferred.")
         elif len(humans) != 1:
-            raise errors.invalid_body(
+            raise errors.InvalidRequest(
                 f"the call has {len(humans)} participants besides the app; name the transferee to transfer one."
             )
         else:
@@ -157,7 +156,7 @@ class MidCallOperations(CallLifecycle):
         invitation.source_caller_id = source_caller_id
         invitation.operation_context = operation_context
         invitation.operation_callback_uri = operation_callback_uri
-        connection.state = ConnectionState.TRANSFERRING
+        states.step(connection, ConnectionInput.TRANSFER)
         self._ring(invitation)
 
     def move_here(
@@ -169,12 +168,12 @@ class MidCallOperations(CallLifecycle):
         operation_callback_uri: str | None = None,
     ) -> list[Participant]:
         """Move participants from another of the resource's calls into this one."""
-        connection = self._ready_for_participant_ops(call_connection_id)
+        connection = self.connection(call_connection_id, ConnectionInput.MOVE_PARTICIPANTS)
         if not targets:
-            raise errors.invalid_body("targetParticipants must contain at least one participant.")
-        source = self.established(from_call)
+            raise errors.InvalidRequest("targetParticipants must contain at least one participant.")
+        source = self.connection(from_call, ConnectionInput.MOVE_FROM)
         if source.call is connection.call:
-            raise errors.invalid_body("fromCall is the same call as the destination.")
+            raise errors.InvalidRequest("fromCall is the same call as the destination.")
         echoed = [Participant(t, self.endpoints.display_name(t)) for t in targets]
 
         def move() -> None:
@@ -214,7 +213,7 @@ class MidCallOperations(CallLifecycle):
 
     def hang_up(self, call_connection_id: str) -> None:
         """The app leaves; in a call with one other party left, the call ends for everyone."""
-        connection = self.connection(call_connection_id)
+        connection = self.connection(call_connection_id, ConnectionInput.HANG_UP)
         call = connection.call
         self._disconnect(connection, results.ENDED_BY_APP)
         if len(call.humans()) <= 1 and not call.connections:
@@ -224,14 +223,8 @@ class MidCallOperations(CallLifecycle):
 
     def terminate(self, call_connection_id: str) -> None:
         """End the call for every participant."""
-        connection = self.connection(call_connection_id)
+        connection = self.connection(call_connection_id, ConnectionInput.TERMINATE)
         self._end_call(connection.call, results.ENDED_BY_APP)
-
-    def _ready_for_participant_ops(self, call_connection_id: str) -> CallConnection:
-        connection = self.established(call_connection_id)
-        if connection.state is ConnectionState.TRANSFERRING:
-            raise errors.conflict("a transfer is in progress on this call.")
-        return connection
 
     def _presented_caller(self, connection: CallConnection, source_caller_id: str | None) -> Identifier:
         """Who the invitee sees calling: the caller id number, else the call's first human, else the app."""
@@ -244,7 +237,7 @@ class MidCallOperations(CallLifecycle):
         if requested is None:
             return self.timings.default_invitation_timeout
         if not 1 <= requested <= self.timings.max_invitation_timeout:
-            raise errors.invalid_body(
+            raise errors.InvalidRequest(
                 f"invitationTimeoutInSeconds must be between 1 and {int(self.timings.max_invitation_timeout)}, "
                 f"got {requested}."
             )

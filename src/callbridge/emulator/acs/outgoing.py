@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from callbridge.emulator.acs import errors, results
+from callbridge.emulator.acs import errors, results, states
 from callbridge.emulator.acs.calls import (
     CallConnection,
     Participant,
@@ -12,6 +12,7 @@ from callbridge.emulator.acs.calls import (
     ServerCall,
 )
 from callbridge.emulator.acs.lifecycle import CallLifecycle
+from callbridge.emulator.acs.states import ConnectionInput
 from callbridge.identifiers import Identifier, PhoneNumber
 
 
@@ -32,7 +33,7 @@ class OutgoingCalls(CallLifecycle):
     ) -> CallConnection:
         """Place a call from the app to one or more targets (sim-ring: the first to answer wins)."""
         if not targets:
-            raise errors.invalid_body("targets must contain at least one participant.")
+            raise errors.InvalidRequest("targets must contain at least one participant.")
         for target in targets:
             self._check_target_reachable(target, source_caller_id)
         identity = source or self.resource.app_identity
@@ -88,5 +89,9 @@ class OutgoingCalls(CallLifecycle):
         return connection
 
     def _connect_failed(self, connection: CallConnection) -> None:
-        self.emit(connection, "ConnectFailed", results.CALL_NOT_FOUND, connection.operation_context)
+        if not states.allows(connection, ConnectionInput.CONNECT_FAILED):
+            return
+        self._transition(
+            connection, ConnectionInput.CONNECT_FAILED, results.CALL_NOT_FOUND, connection.operation_context
+        )
         self._drop_connection(connection)

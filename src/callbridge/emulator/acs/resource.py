@@ -23,12 +23,13 @@ class AcsResource:
     phone_numbers: list[str] = field(default_factory=list)
 
     @classmethod
-    def create(cls) -> AcsResource:
-        immutable_id = str(uuid.uuid4())
+    def create(cls, ids: IdFactory) -> AcsResource:
+        """A new resource; its ids come from the cloud's id source, its access key is always secret."""
+        immutable_id = ids.guid()
         return cls(
             immutable_id=immutable_id,
             access_key=base64.b64encode(secrets.token_bytes(64)).decode(),
-            app_user_id=f"8:acs:{immutable_id}_{uuid.uuid4()}",
+            app_user_id=f"8:acs:{immutable_id}_{ids.guid()}",
         )
 
     @property
@@ -67,7 +68,8 @@ class AcsResource:
 
 
 class IdFactory:
-    """Ids shaped like the real service's; seeded for reproducible runs."""
+    """The local cloud's one source of ids, shaped like the real service's; seeded (``--seed-ids``) for
+    reproducible runs."""
 
     def __init__(self, seed: int | None = None) -> None:
         self._random = random.Random(seed) if seed is not None else random.SystemRandom()

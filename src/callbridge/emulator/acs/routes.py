@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from callbridge.emulator.acs import wire
-from callbridge.emulator.acs.api import Call, Operation, Reply, path
+from callbridge.emulator.acs import errors, wire
+from callbridge.emulator.acs.api import Call, Handler, Operation, Reply, path
 from callbridge.emulator.acs.calls import CallConnection
 from callbridge.emulator.acs.engine import CallEngine
 from callbridge.emulator.acs.media import CallMedia
@@ -59,6 +60,20 @@ def _subscription(options: dict[str, Any] | None, active: bool, extra: dict[str,
     return {"id": "", "state": state, **(extra if options is not None else {})}
 
 
+def _answering_refusals(
+    name: str, method: str, pattern: re.Pattern[str], handler: Handler, repeatable: bool = False
+) -> Operation:
+    """An operation whose engine refusals leave as the ACS error the real service answers."""
+
+    def handle(call: Call) -> Reply:
+        try:
+            return handler(call)
+        except errors.EngineError as exc:
+            raise errors.to_acs_error(exc) from None
+
+    return Operation(name, method, pattern, handle, repeatable)
+
+
 def _context(operation_context: str | None) -> dict[str, Any]:
     return {"operationContext": operation_context} if operation_context is not None else {}
 
@@ -72,7 +87,7 @@ class CallAutomationRoutes:
 
     def operations(self) -> list[Operation]:
         """The route table, most specific paths first."""
-        op = Operation
+        op = _answering_refusals
         return [
             op("CreateCall", "POST", path(CONNECTIONS), self.create_call, repeatable=True),
             op("AnswerCall", "POST", path(CONNECTIONS + ":answer"), self.answer, repeatable=True),
