@@ -114,18 +114,18 @@ class EntraRoutes:
 
         async def endpoint(request: Request) -> Response:
             trace = RequestTrace.start(request.headers.get("client-request-id"), self.cloud.clock.now())
-            body = await request.body()
-            oversized = len(body) > MAX_BODY_BYTES
+            raw = await request.body()
+            oversized = len(raw) > MAX_BODY_BYTES
             form = TokenRequest.parse(
                 request.headers.get("content-type", ""),
-                b"" if oversized else body,
+                b"" if oversized else raw,
                 request.headers.get("authorization"),
             )
             exchange = uuid.uuid4().hex
             self._record_request(request, form, exchange)
             try:
                 if oversized:
-                    raise errors.request_too_large(len(body), MAX_BODY_BYTES)
+                    raise errors.request_too_large(len(raw), MAX_BODY_BYTES)
                 reply = await handler(request, form)
             except EntraError as error:
                 reply = Reply(error.body(trace), f"{error.error} AADSTS{error.code}", error.status)
