@@ -22,6 +22,7 @@ from callbridge.emulator.acs.errors import AcsError
 from callbridge.emulator.acs.repeatability import RepeatabilityError, RepeatabilityStore, StoredResponse
 from callbridge.emulator.acs.resource import AcsResource
 from callbridge.emulator.clock import Clock
+from callbridge.emulator.http.body import BodyError, decode_json, journal_body
 from callbridge.emulator.journal import CallIds, EntryKind, Journal, Lane
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class CallAutomationApi:
             detail={
                 "method": request.method,
                 "target": target,
-                "body": _json_or_text(body),
+                "body": journal_body(body),
                 "operation": operation.name if operation else None,
             },
         )
@@ -234,12 +235,12 @@ def _api_version(query: str) -> str:
 
 
 def _decode(body: bytes) -> object:
-    if not body.strip():
-        return None
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise errors.invalid_body(f"the body is not valid JSON ({exc}).") from None
+        return decode_json(body)
+    except BodyError as exc:
+        if exc.status == 413:
+            raise AcsError(413, "RequestEntityTooLarge", f"Request body too large: {exc.message}") from None
+        raise errors.invalid_body(exc.message) from None
 
 
 def _error(exc: AcsError) -> Reply:
@@ -256,12 +257,3 @@ def _ids_from_params(params: Mapping[str, str]) -> CallIds:
 
 def _chain_header(ids: CallIds) -> tuple[tuple[str, str], ...]:
     return ((CHAIN_ID, ids.correlation_id),) if ids.correlation_id else ()
-
-
-def _json_or_text(body: bytes) -> object:
-    if not body:
-        return None
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return body.decode("utf-8", "replace")[:2000]

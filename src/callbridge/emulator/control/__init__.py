@@ -6,9 +6,10 @@ from starlette.routing import BaseRoute
 
 from callbridge.emulator.cloud import LocalCloud
 from callbridge.emulator.control.cloud import CloudControl
-from callbridge.emulator.control.tenant import TenantControl
+from callbridge.emulator.eventgrid.operations import EventGridControl
+from callbridge.emulator.teams.operations import TenantControl
 
 
 def control_routes(cloud: LocalCloud) -> list[BaseRoute]:
-    """Every ``/emulator`` route, to be mounted under that prefix."""
-    return CloudControl(cloud).routes() + TenantControl(cloud).routes()
+    """Every ``/emulator`` route (the cloud's own, Event Grid's and the Teams tenant's), mounted under that prefix."""
+    return CloudControl(cloud).routes() + EventGridControl(cloud).routes() + TenantControl(cloud).routes()

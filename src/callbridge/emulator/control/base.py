@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from callbridge.emulator.endpoints import RuleError
 from callbridge.emulator.eventgrid.delivery import HandshakeFailed
+from callbridge.emulator.http.body import BodyError, decode_json
 from callbridge.emulator.journal import EntryKind, Journal, Lane
 from callbridge.emulator.pstn import PhoneError
 from callbridge.emulator.teams.clients import ClientError
@@ -68,13 +68,13 @@ async def _answer(handler: Endpoint, request: Request) -> Response:
 
 
 async def read_json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ControlError(400, "InvalidJson", f"The body is not valid JSON: {exc}") from None
+        body = decode_json(await request.body())
+    except BodyError as exc:
+        code = "RequestEntityTooLarge" if exc.status == 413 else "InvalidJson"
+        raise ControlError(exc.status, code, f"The body is refused: {exc.message}") from None
+    if body is None:
+        return {}
     if not isinstance(body, dict):
         raise ControlError(400, "InvalidJson", "The body must be a JSON object.")
     return body

@@ -1,4 +1,4 @@
-"""Control API for the ACS side: info, reset, numbers, Event Grid, phones, endpoint rules, calls, journal, clock."""
+"""Control API for the ACS side: info, reset, numbers, phones, endpoint rules, calls, journal, clock."""
 
 from __future__ import annotations
 
@@ -40,10 +40,6 @@ class CloudControl:
             Route("/info", g(self.info), methods=["GET"]),
             Route("/reset", g(self.reset), methods=["POST"]),
             Route("/phone-numbers", g(self.phone_numbers), methods=["GET", "POST"]),
-            Route("/eventgrid/subscriptions", g(self.subscriptions), methods=["GET", "POST"]),
-            Route("/eventgrid/subscriptions/{name}", g(self.delete_subscription), methods=["DELETE"]),
-            Route("/eventgrid/dead-letters", g(self.dead_letters), methods=["GET"]),
-            Route("/eventgrid/validate", g(self.validate), methods=["GET"]),
             Route("/pstn/calls", g(self.pstn_calls), methods=["GET", "POST"]),
             Route("/pstn/calls/{rest:path}", g(self.pstn_action), methods=["POST"]),
             Route("/endpoints/rules", g(self.rules), methods=["GET", "PUT"]),
@@ -110,42 +106,6 @@ class CloudControl:
             self.cloud.save()
             return JSONResponse({"phoneNumber": number}, status_code=201)
         return JSONResponse({"value": list(numbers)})
-
-    # ------------------------------------------------------------------ Event Grid
-
-    async def subscriptions(self, request: Request) -> Response:
-        eventgrid = self.cloud.eventgrid
-        if request.method == "GET":
-            return JSONResponse({"value": [s.to_json() for s in eventgrid.subscriptions.values()]})
-        body = await read_json(request)
-        name, endpoint = body.get("name"), body.get("endpoint")
-        if not isinstance(name, str) or not isinstance(endpoint, str):
-            raise ControlError(400, "BadRequest", "name and endpoint are required strings.")
-        event_types = body.get("eventTypes")
-        if event_types is not None and (
-            not isinstance(event_types, list) or not all(isinstance(t, str) for t in event_types)
-        ):
-            raise ControlError(400, "BadRequest", "eventTypes must be a list of event type names.")
-        schema = body.get("schema", "EventGridSchema")
-        subscription = await eventgrid.subscribe(name, endpoint, event_types, str(schema))
-        self.cloud.save()
-        return JSONResponse(subscription.to_json(), status_code=201)
-
-    async def delete_subscription(self, request: Request) -> Response:
-        name = request.path_params["name"]
-        if not self.cloud.eventgrid.unsubscribe(name):
-            raise ControlError(404, "NotFound", f"No Event Grid subscription named {name!r}.")
-        self.cloud.save()
-        return Response(status_code=204)
-
-    async def dead_letters(self, request: Request) -> Response:
-        return JSONResponse({"value": [d.to_json() for d in self.cloud.eventgrid.dead_letters]})
-
-    async def validate(self, request: Request) -> Response:
-        token = request.query_params.get("id", "")
-        if not self.cloud.eventgrid.confirm_validation(token):
-            raise ControlError(404, "NotFound", "No subscription is waiting for this validation URL.")
-        return JSONResponse({"validated": True})
 
     # ------------------------------------------------------------------ phones
 

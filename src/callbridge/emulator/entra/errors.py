@@ -80,6 +80,11 @@ def post_only(method: str) -> EntraError:
     )
 
 
+def request_too_large(size: int, limit: int) -> EntraError:
+    """AADSTS90013 with 413: the request body is larger than the endpoint reads."""
+    return EntraError(413, INVALID_REQUEST, 90013, f"Invalid input received: the body is {size} bytes, over {limit}.")
+
+
 def invalid_parameter(name: str) -> EntraError:
     """AADSTS90100: a parameter (here ``claims``) is present but empty or unreadable."""
     return EntraError(400, INVALID_REQUEST, 90100, f"{name} parameter is empty or not valid.")

@@ -16,6 +16,7 @@ from callbridge.emulator.entra.discovery import instance_metadata, openid_config
 from callbridge.emulator.entra.errors import EntraError, RequestTrace
 from callbridge.emulator.entra.oauth import REDACTED, TokenEndpoint, TokenRequest
 from callbridge.emulator.entra.tokens import TokenError, pairwise_subject
+from callbridge.emulator.http.body import MAX_BODY_BYTES
 from callbridge.emulator.journal import EntryKind, Lane
 
 if TYPE_CHECKING:
@@ -113,12 +114,18 @@ class EntraRoutes:
 
         async def endpoint(request: Request) -> Response:
             trace = RequestTrace.start(request.headers.get("client-request-id"), self.cloud.clock.now())
+            raw = await request.body()
+            oversized = len(raw) > MAX_BODY_BYTES
             form = TokenRequest.parse(
-                request.headers.get("content-type", ""), await request.body(), request.headers.get("authorization")
+                request.headers.get("content-type", ""),
+                b"" if oversized else raw,
+                request.headers.get("authorization"),
             )
             exchange = uuid.uuid4().hex
             self._record_request(request, form, exchange)
             try:
+                if oversized:
+                    raise errors.request_too_large(len(raw), MAX_BODY_BYTES)
                 reply = await handler(request, form)
             except EntraError as error:
                 reply = Reply(error.body(trace), f"{error.error} AADSTS{error.code}", error.status)

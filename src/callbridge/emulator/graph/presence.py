@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
-from callbridge.emulator.graph.errors import bad_request
+from callbridge.emulator.graph.errors import GraphError, bad_request
+from callbridge.emulator.http.body import BodyError, decode_json
 from callbridge.emulator.teams.presence import Presence
 
 MAX_IDS = 650
@@ -24,8 +24,10 @@ def requested_ids(body: bytes) -> list[str]:
     """The distinct user ids of a ``{"ids": [...]}`` body, in order; 400 for bad JSON, a bad shape, a value that
     is not a GUID, or more than 650 ids."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        data = decode_json(body)
+    except BodyError as exc:
+        if exc.status == 413:
+            raise GraphError(413, "RequestEntityTooLarge", f"The request is too large: {exc.message}") from None
         raise bad_request(UNREADABLE) from None
     if not isinstance(data, dict):
         raise bad_request(UNREADABLE)

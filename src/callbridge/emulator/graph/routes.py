@@ -36,6 +36,7 @@ from callbridge.emulator.graph.presence import UNKNOWN, presence_json, requested
 from callbridge.emulator.graph.search import Getter, compile_search
 from callbridge.emulator.graph.search import parse as parse_search
 from callbridge.emulator.graph.throttle import Throttle
+from callbridge.emulator.http.body import JOURNAL_BODY_BYTES, journal_body
 from callbridge.emulator.journal import EntryKind, Lane
 from callbridge.emulator.teams.tenant import TeamsTenant
 from callbridge.emulator.teams.users import TenantUser
@@ -50,7 +51,6 @@ SEARCH_NEEDS_HEADER = (
     "Request with $search query parameter only works through MSGraph with a special request header: "
     "'ConsistencyLevel: eventual'"
 )
-JOURNAL_BODY_LIMIT = 8192
 LIST_OPTIONS = ("$search", "$filter", "$select", "$top", "$count", "$orderby", "$skiptoken")
 
 
@@ -140,7 +140,7 @@ class GraphApi:
                 "target": f"/v1.0{path}" + (f"?{query}" if query else ""),
                 "consistencyLevel": request.headers.get("consistencylevel"),
                 "clientRequestId": exchange.client_request_id,
-                "body": _readable(body),
+                "body": journal_body(body),
             },
         )
         principal: Principal | None = None
@@ -186,7 +186,7 @@ class GraphApi:
                 "status": reply.status,
                 "requestId": exchange.request_id,
                 "appId": principal.app_id if principal else None,
-                "body": reply.body if len(payload) <= JOURNAL_BODY_LIMIT else {"truncatedBytes": len(payload)},
+                "body": reply.body if len(payload) <= JOURNAL_BODY_BYTES else {"truncatedBytes": len(payload)},
             },
         )
         return Response(payload, status_code=reply.status, media_type=media_type, headers=headers)
@@ -381,13 +381,6 @@ def _license_properties(names: tuple[str, ...]) -> set[str]:
             )
         wanted.add(known[name.lower()])
     return wanted
-
-
-def _readable(body: bytes) -> object:
-    if not body:
-        return None
-    text = body[:JOURNAL_BODY_LIMIT].decode("utf-8", "replace")
-    return text if len(body) <= JOURNAL_BODY_LIMIT else text + "…"
 
 
 def graph_routes(cloud: LocalCloud) -> list[BaseRoute]:

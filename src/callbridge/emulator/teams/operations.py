@@ -1,4 +1,4 @@
-"""Control API for the Microsoft 365 side: users, groups, app registrations, Teams admin rules, Teams clients.
+"""The Teams tenant's control operations: users, groups, app registrations, Teams admin rules, Teams clients.
 
 The endpoints mirror the admin cmdlets a Teams admin would run (``Set-CsTeamsAcsFederationConfiguration``,
 ``New-/Set-/Grant-CsExternalAccessPolicy``) so the emulator teaches the real procedure.
