@@ -144,7 +144,9 @@ def roster(sequence: int | None, *identifiers: dict[str, Any], muted: tuple[str,
 def added(invitation: Invitation, result: tuple[int, int] = SUCCESS) -> Event:
     """AddParticipantSucceeded, or AddParticipantFailed with ``result`` (e.g. 603/0 declined)."""
     kind = "AddParticipantSucceeded" if result == SUCCESS else "AddParticipantFailed"
-    return event(kind, result, operationContext=invitation.operation_context, participant=teams(invitation.display_name))
+    return event(
+        kind, result, operationContext=invitation.operation_context, participant=teams(invitation.display_name)
+    )
 
 
 def rang(ring: Ring, result: tuple[int, int] = SUCCESS) -> Event:

@@ -223,9 +223,11 @@ def test_an_outcome_for_an_operation_the_service_does_not_track_is_still_recorde
     record = connected()
 
     applied = apply(
-        record, event("AddParticipantSucceeded", operationContext="from-elsewhere", participant=phone(OUTSIDE_NUMBER)),
-        None, None,
-    )  # fmt: skip
+        record,
+        event("AddParticipantSucceeded", operationContext="from-elsewhere", participant=phone(OUTSIDE_NUMBER)),
+        None,
+        None,
+    )
 
     assert [(o.operation_context, o.explanation) for o in applied.outcomes] == [
         ("from-elsewhere", f"{OUTSIDE_NUMBER} joined")
@@ -302,7 +304,9 @@ def test_remove_succeeded_takes_the_user_off_the_roster_at_once() -> None:
     record = connected()
     record.names[teams("Art Anderson")["rawId"]] = "Art Anderson"
     apply(record, roster(1, APP, CALLER_ID, teams("Art Anderson")), None, None)
-    removal = event("RemoveParticipantSucceeded", operationContext="callbridge:remove:1", participant=teams("Art Anderson"))
+    removal = event(
+        "RemoveParticipantSucceeded", operationContext="callbridge:remove:1", participant=teams("Art Anderson")
+    )
 
     applied = apply(record, removal, None, None)
 
@@ -317,7 +321,10 @@ def test_remove_failed_keeps_the_roster() -> None:
     record.names[teams("Art Anderson")["rawId"]] = "Art Anderson"
     apply(record, roster(1, APP, CALLER_ID, teams("Art Anderson")), None, None)
     failure = event(
-        "RemoveParticipantFailed", (404, 8522), operationContext="callbridge:remove:1", participant=teams("Art Anderson")
+        "RemoveParticipantFailed",
+        (404, 8522),
+        operationContext="callbridge:remove:1",
+        participant=teams("Art Anderson"),
     )
 
     applied = apply(record, failure, None, None)
@@ -334,9 +341,11 @@ def test_remove_failed_keeps_the_roster() -> None:
 def test_transfer_accepted_settles_the_transfer_and_the_call_waits_for_its_disconnect() -> None:
     record = connected()
     accepted = event(
-        "CallTransferAccepted", operationContext="callbridge:transfer:1",
-        transferTarget=phone(OUTSIDE_NUMBER), transferee=CALLER_ID,
-    )  # fmt: skip
+        "CallTransferAccepted",
+        operationContext="callbridge:transfer:1",
+        transferTarget=phone(OUTSIDE_NUMBER),
+        transferee=CALLER_ID,
+    )
 
     applied = apply(record, accepted, None, None)
 
