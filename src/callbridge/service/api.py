@@ -129,7 +129,7 @@ def operator_router(bridge: CallBridge) -> APIRouter:
 
     @router.get("/calls/{call}", summary="A call: participants, ringing, outcomes and timeline")
     async def get_call(call: str, _: Actor) -> CallDetail:
-        record = await _record(bridge, call)
+        record = await bridge.record(call)
         timeline = await bridge.store.timeline(record.call_key)
         return CallDetail(call=_call_json(record), timeline=[t.model_dump(mode="json") for t in timeline])
 
@@ -202,13 +202,6 @@ async def _changes(bridge: CallBridge) -> AsyncIterator[str]:
                 yield f"event: change\ndata: {json.dumps(message)}\n\n"
         finally:
             reading.cancel()
-
-
-async def _record(bridge: CallBridge, call: str) -> CallRecord:
-    record = await bridge.store.get_call(call) or await bridge.store.find_call(call)
-    if record is None:
-        raise OperatorError(404, f"no call {call!r}")
-    return record
 
 
 def _call_json(record: CallRecord) -> dict[str, Any]:

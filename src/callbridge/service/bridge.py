@@ -37,6 +37,7 @@ from callbridge.service.store import Store
 log = logging.getLogger(__name__)
 DEFAULT_WAIT_SECONDS = 60.0
 CHANGES = "changes"
+CALL_TERMINATED = "8528"  # ACS's code for an action on a call connection it has ended
 
 
 class OperatorError(Exception):
@@ -273,7 +274,7 @@ class CallBridge:
 
     async def add(
         self,
-        call_key: str,
+        call: str,
         user: str,
         actor: str,
         source_display_name: str | None = None,
@@ -281,7 +282,8 @@ class CallBridge:
         wait: bool = False,
     ) -> OperationResult:
         """Ring a Teams user (by name, UPN, mail or object id) into a call; optionally wait for the outcome."""
-        record = await self._connected(call_key)
+        record = await self._connected(call)
+        call_key = record.call_key
         found = await self._find(user)
         raw_id = routing.teams_raw_id(found.id)
         if any(p.raw_id.lower() == raw_id.lower() for p in record.participants):
@@ -308,9 +310,10 @@ class CallBridge:
         await self._audit(actor, "add", call_key, found.display_name, outcome)
         return OperationResult(invitation.operation_context, found.display_name, invitation_id, outcome)
 
-    async def remove(self, call_key: str, user: str, actor: str, wait: bool = False) -> OperationResult:
+    async def remove(self, call: str, user: str, actor: str, wait: bool = False) -> OperationResult:
         """Take someone out of the call (by name, UPN, mail, object id or raw id)."""
-        record = await self._connected(call_key)
+        record = await self._connected(call)
+        call_key = record.call_key
         participant = await self._participant(record, user)
         context = routing.new_operation_context("remove")
         connection = str(record.call_connection_id)
@@ -321,10 +324,11 @@ class CallBridge:
         return OperationResult(context, participant[1], outcome=outcome)
 
     async def transfer(
-        self, call_key: str, user: str, actor: str, transferee: str | None = None, wait: bool = False
+        self, call: str, user: str, actor: str, transferee: str | None = None, wait: bool = False
     ) -> OperationResult:
         """Transfer the call to a Teams user or a phone number; with a transferee, swap that participant."""
-        record = await self._connected(call_key)
+        record = await self._connected(call)
+        call_key = record.call_key
         if user.startswith("+"):
             if not E164.match(user):
                 raise OperatorError(400, f"{user!r} is not an E.164 phone number such as +14255550123")
@@ -346,21 +350,26 @@ class CallBridge:
         await self._audit(actor, "transfer", call_key, name, outcome)
         return OperationResult(context, name, outcome=outcome)
 
-    async def cancel(self, call_key: str, who: str, actor: str) -> OperationResult:
+    async def cancel(self, call: str, who: str, actor: str) -> OperationResult:
         """Stop ringing someone: by name, UPN, mail, object id, invitation id or operation context."""
-        record = await self._require(call_key)
+        record = await self._connected(call)
+        call_key = record.call_key
         invitation = _ringing(record, who)
         if invitation is None and not who.lower().startswith("callbridge:"):
             found = await self._find(who)
             invitation = _ringing(record, routing.teams_raw_id(found.id))
         if invitation is None:
             raise OperatorError(404, f"nobody matching {who!r} is being rung on this call")
-        await self._cancel(call_key, invitation.operation_context)
+        try:
+            await self._cancel(call_key, invitation.operation_context)
+        except CallControlError as exc:
+            raise OperatorError(_status_for(exc), str(exc)) from None
         await self._audit(actor, "cancel", call_key, invitation.display_name, None)
         return OperationResult(invitation.operation_context, invitation.display_name, invitation.invitation_id)
 
-    async def hang_up(self, call_key: str, actor: str, for_everyone: bool = True) -> None:
-        record = await self._require(call_key)
+    async def hang_up(self, call: str, actor: str, for_everyone: bool = True) -> None:
+        record = await self.record(call)
+        call_key = record.call_key
         if record.call_connection_id is None or not record.active:
             raise OperatorError(409, "the call is not active")
         try:
@@ -390,16 +399,17 @@ class CallBridge:
 
     # ------------------------------------------------------------------ lookups
 
-    async def _require(self, call_key: str) -> CallRecord:
-        record = await self.store.get_call(call_key)
+    async def record(self, call: str) -> CallRecord:
+        """The call an operator names, by the service's call key or by its ACS call connection id."""
+        record = await self.store.get_call(call)
         if record is None:
-            record = await self.store.find_call(call_key)
+            record = await self.store.find_call(call)
         if record is None:
-            raise OperatorError(404, f"no call {call_key!r}")
+            raise OperatorError(404, f"no call {call!r}")
         return record
 
-    async def _connected(self, call_key: str) -> CallRecord:
-        record = await self._require(call_key)
+    async def _connected(self, call: str) -> CallRecord:
+        record = await self.record(call)
         if record.state is not CallState.CONNECTED or record.call_connection_id is None:
             raise OperatorError(409, f"the call is {record.state.value}, not connected")
         return record
@@ -510,6 +520,9 @@ def _number_or_raw(identifier: object) -> str:
 
 
 def _status_for(exc: CallControlError) -> int:
+    """The operator's status for what ACS refused: its own 4xx, a conflict for a call ACS has ended, else 502."""
+    if exc.code == CALL_TERMINATED:
+        return 409
     if exc.status in (400, 404, 409):
         return exc.status
     return 502
