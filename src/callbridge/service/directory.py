@@ -1,5 +1,5 @@
-"""Teams users through Microsoft Graph (msgraph-core's client, our own models): find by name, UPN, mail or id; presence;
-Teams Phone licence. Results are cached briefly; Graph's throttling is honoured."""
+"""Teams users through Microsoft Graph (``service/graph.py``): find by name, UPN, mail or id; presence; Teams Phone
+licence. Results are cached briefly; Graph's throttling is honoured."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ from callbridge.service.graph import (
     GraphClient,
     GraphError,
     GraphUser,
+    Presence,
     PresencePage,
     UserPage,
     user_path,
 )
-from callbridge.service.graph import Presence as GraphPresence
 from callbridge.service.settings import ServiceSettings
 
 RESOURCE_ACCOUNT_DEPARTMENT = "Microsoft Communication Application Instance"
@@ -49,7 +49,7 @@ class AmbiguousUser(DirectoryError):
 
 
 class Throttled(DirectoryError):
-    """Graph kept answering 429 after the SDK's retries."""
+    """Graph kept answering 429 after the client's retries."""
 
     def __init__(self, message: str, retry_after: float | None) -> None:
         super().__init__(message)
@@ -239,7 +239,7 @@ class Directory:
             else:
                 missing.append(user_id)
         if len(missing) == 1:
-            single = await self._call(lambda: self.graph.get(user_path(missing[0], "presence"), GraphPresence))
+            single = await self._call(lambda: self.graph.get(user_path(missing[0], "presence"), Presence))
             result[missing[0]] = self._remember(missing[0], single.availability, single.activity)
         elif missing:
             for start in range(0, len(missing), PRESENCE_BATCH):
@@ -287,8 +287,8 @@ def _directory_error(exc: GraphError) -> DirectoryError:
     if status == 404:
         return UserNotFound(message)
     if status == 429:
-        retry_after = exc.retry_after
-        return Throttled(f"Graph is throttling this app ({code}); retry after {retry_after or '?'} s", retry_after)
+        wait = exc.retry_after
+        return Throttled(f"Graph is throttling this app ({code}); retry after {wait or '?'} s", wait)
     if status == 403:
         return DirectoryError(
             f"Graph refused ({code}: {message}); grant the app User.Read.All and Presence.Read.All "
