@@ -197,6 +197,7 @@ async def test_a_name_search_asks_with_consistency_level_through_the_graph_middl
         "$search": '"displayName:Art Anderson"',
         "$count": "true",
     }
+    assert b"displayName%3AArt%20Anderson" in request.url.query, "spaces go as %20, never an ambiguous +"
     assert request.headers["ConsistencyLevel"] == "eventual"
     assert "client-request-id" in request.headers, "msgraph-core's telemetry middleware ran"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncGenerator
 from typing import TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
@@ -145,7 +145,9 @@ class GraphClient:
     async def get(
         self, path: str, model: type[M], params: dict[str, str] | None = None, headers: dict[str, str] | None = None
     ) -> M:
-        return await self._send(model, self.http.build_request("GET", path, params=params, headers=headers))
+        """``GET path`` with OData options, spaces sent as ``%20`` (a ``+`` is ambiguous to OData)."""
+        query = f"?{urlencode(params, quote_via=quote, safe='$,')}" if params else ""
+        return await self._send(model, self.http.build_request("GET", path + query, headers=headers))
 
     async def post(self, path: str, model: type[M], body: object) -> M:
         return await self._send(model, self.http.build_request("POST", path, json=body))
