@@ -87,7 +87,7 @@ def people(count: int, domain: str) -> list[dict[str, Any]]:
 
 
 def search_path(query: str) -> str:
-    """``GET /v1.0/users`` as the service's msgraph-sdk client asks for a name."""
+    """``GET /v1.0/users`` as the service's Graph client asks for a name."""
     options = {"$count": "true", "$search": f'"displayName:{query}"', "$select": SELECT, "$top": "25"}
     return "/v1.0/users?" + urlencode(options, safe="$,")
 

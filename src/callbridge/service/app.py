@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ class Service:
 
     @classmethod
     async def start(cls, settings: ServiceSettings) -> Service:
-        """Open the store and the clients; load the Graph models once, off the event loop."""
+        """Open the store and the clients."""
         store = await open_store(settings.store_url)
         try:
             control = CallControl(settings)
@@ -49,8 +48,6 @@ class Service:
             await store.close()
             raise
         directory = Directory(settings) if settings.graph_configured else None
-        if directory is not None:
-            await asyncio.to_thread(Directory.warm_up)
         bridge = CallBridge(settings, store, control, directory)
         return cls(settings, store, control, directory, CallbackVerifier(settings), bridge)
 

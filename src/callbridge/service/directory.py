@@ -1,10 +1,9 @@
-"""Teams users through Microsoft Graph (the official msgraph-sdk): find by name, UPN, mail or id; presence;
-Teams Phone licence. Results are cached briefly; Graph's throttling is honoured."""
+"""Teams users through Microsoft Graph (``service/graph.py``): find by name, UPN, mail or id; presence; Teams Phone
+licence. Results are cached briefly; Graph's throttling is honoured."""
 
 from __future__ import annotations
 
 import re
-import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -15,22 +14,19 @@ import httpx
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity.aio import ClientSecretCredential, DefaultAzureCredential
-from kiota_abstractions.api_error import APIError
-from kiota_abstractions.base_request_configuration import RequestConfiguration
-from kiota_authentication_azure.azure_identity_authentication_provider import AzureIdentityAuthenticationProvider
-from msgraph import GraphServiceClient
-from msgraph.generated.communications.get_presences_by_user_id.get_presences_by_user_id_post_request_body import (
-    GetPresencesByUserIdPostRequestBody,
-)
-from msgraph.generated.models.user import User
-from msgraph.generated.users.item.user_item_request_builder import UserItemRequestBuilder
-from msgraph.generated.users.users_request_builder import UsersRequestBuilder
-from msgraph.graph_request_adapter import GraphRequestAdapter
-from msgraph_core import GraphClientFactory
 
+from callbridge.service.graph import (
+    GRAPH_SCOPE,
+    GraphClient,
+    GraphError,
+    GraphUser,
+    Presence,
+    PresencePage,
+    UserPage,
+    user_path,
+)
 from callbridge.service.settings import ServiceSettings
 
-GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 RESOURCE_ACCOUNT_DEPARTMENT = "Microsoft Communication Application Instance"
 TEAMS_PHONE_PLAN = "4828c8ec-dc2e-4779-b502-87ac9ce28ab7"
 FIELDS = ["id", "displayName", "userPrincipalName", "mail", "jobTitle", "department", "userType", "accountEnabled"]
@@ -53,7 +49,7 @@ class AmbiguousUser(DirectoryError):
 
 
 class Throttled(DirectoryError):
-    """Graph kept answering 429 after the SDK's retries."""
+    """Graph kept answering 429 after the client's retries."""
 
     def __init__(self, message: str, retry_after: float | None) -> None:
         super().__init__(message)
@@ -78,10 +74,10 @@ class DirectoryUser:
         return self.department == RESOURCE_ACCOUNT_DEPARTMENT
 
     @classmethod
-    def from_graph(cls, user: User) -> DirectoryUser:
+    def from_graph(cls, user: GraphUser) -> DirectoryUser:
         return cls(
-            id=str(user.id),
-            display_name=user.display_name or str(user.id),
+            id=user.id,
+            display_name=user.display_name or user.id,
             user_principal_name=user.user_principal_name,
             mail=user.mail,
             job_title=user.job_title,
@@ -136,17 +132,6 @@ class _TtlCache:
         self._entries[key] = (time.monotonic() + self.ttl, value)
 
 
-def _graph_client(settings: ServiceSettings, credential: AsyncTokenCredential) -> GraphServiceClient:
-    verify: ssl.SSLContext | bool = True
-    if settings.graph_ca_file:
-        verify = ssl.create_default_context()
-        verify.load_verify_locations(cafile=str(settings.graph_ca_file))
-    http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(verify=verify, timeout=30))
-    adapter = GraphRequestAdapter(AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE]), client=http)
-    adapter.base_url = settings.graph_base_url.rstrip("/")
-    return GraphServiceClient(request_adapter=adapter)
-
-
 def _credential(settings: ServiceSettings) -> AsyncTokenCredential:
     options: dict[str, Any] = {
         "authority": settings.graph_authority,
@@ -169,20 +154,17 @@ class Directory:
 
     def __init__(self, settings: ServiceSettings) -> None:
         self._credential = _credential(settings)
-        self.graph = _graph_client(settings, self._credential)
+        ca_file = str(settings.graph_ca_file) if settings.graph_ca_file else None
+        self.graph = GraphClient.signed_in(settings.graph_base_url, self._credential, ca_file)
         self._users = _TtlCache(USER_TTL)
         self._presence = _TtlCache(PRESENCE_TTL)
 
-    @staticmethod
-    def warm_up() -> None:
-        """Load the Graph models once at start-up (the first deserialisation imports ~1,200 modules)."""
-        User().get_field_deserializers()
-
     async def close(self) -> None:
+        await self.graph.close()
         await self._credential.close()
 
     async def sign_in(self) -> None:
-        """Get a Graph token now (the SDK would on the first call); raises what azure-identity raises."""
+        """Get a Graph token now (the client would on the first call); raises what azure-identity raises."""
         await self._credential.get_token(GRAPH_SCOPE)
 
     async def find(self, query: str) -> DirectoryUser:
@@ -226,24 +208,25 @@ class Directory:
     async def _list(
         self, *, search: str | None = None, filter: str | None = None, top: int = 10, consistency: bool = False
     ) -> list[DirectoryUser]:
-        params = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
-            search=search, filter=filter, select=FIELDS, top=top, count=True if consistency else None
-        )
-        config = RequestConfiguration(query_parameters=params)
+        params = {"$select": ",".join(FIELDS), "$top": str(top)}
+        headers = {}
+        if search is not None:
+            params["$search"] = search
+        if filter is not None:
+            params["$filter"] = filter
         if consistency:
-            config.headers.add("ConsistencyLevel", "eventual")
-        page = await self._call(lambda: self.graph.users.get(request_configuration=config))
-        users = page.value if page and page.value else []
-        return [DirectoryUser.from_graph(u) for u in users]
+            params["$count"] = "true"
+            headers["ConsistencyLevel"] = "eventual"
+        page = await self._call(lambda: self.graph.get("/users", UserPage, params, headers))
+        return [DirectoryUser.from_graph(u) for u in page.value]
 
     async def _get(self, key: str) -> DirectoryUser | None:
-        params = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(select=FIELDS)
-        config = RequestConfiguration(query_parameters=params)
+        params = {"$select": ",".join(FIELDS)}
         try:
-            user = await self._call(lambda: self.graph.users.by_user_id(key).get(request_configuration=config))
+            user = await self._call(lambda: self.graph.get(user_path(key), GraphUser, params))
         except UserNotFound:
             return None
-        return DirectoryUser.from_graph(user) if user else None
+        return DirectoryUser.from_graph(user)
 
     async def presence(self, user_ids: list[str], fresh: bool = False) -> dict[str, PresenceInfo]:
         """Presence by user id (cached a few seconds unless ``fresh``); one batch request for many ids."""
@@ -256,18 +239,17 @@ class Directory:
             else:
                 missing.append(user_id)
         if len(missing) == 1:
-            single = await self._call(lambda: self.graph.users.by_user_id(missing[0]).presence.get())
-            if single is not None:
-                result[missing[0]] = self._remember(missing[0], single.availability, single.activity)
+            single = await self._call(lambda: self.graph.get(user_path(missing[0], "presence"), Presence))
+            result[missing[0]] = self._remember(missing[0], single.availability, single.activity)
         elif missing:
             for start in range(0, len(missing), PRESENCE_BATCH):
                 await self._presence_batch(missing[start : start + PRESENCE_BATCH], result)
         return result
 
     async def _presence_batch(self, ids: list[str], into: dict[str, PresenceInfo]) -> None:
-        body = GetPresencesByUserIdPostRequestBody(ids=ids)
-        page = await self._call(lambda: self.graph.communications.get_presences_by_user_id.post(body))
-        for item in page.value if page and page.value else []:
+        body = {"ids": ids}
+        page = await self._call(lambda: self.graph.post("/communications/getPresencesByUserId", PresencePage, body))
+        for item in page.value:
             if item.id:
                 into[item.id] = self._remember(item.id, item.availability, item.activity)
 
@@ -278,19 +260,17 @@ class Directory:
 
     async def has_teams_phone(self, user_id: str) -> bool:
         """True when an enabled Teams Phone (MCOEV) plan is assigned (``assignedPlans``, User.Read.All)."""
-        params = UserItemRequestBuilder.UserItemRequestBuilderGetQueryParameters(select=["id", "assignedPlans"])
-        config = RequestConfiguration(query_parameters=params)
-        user = await self._call(lambda: self.graph.users.by_user_id(user_id).get(request_configuration=config))
-        plans = user.assigned_plans if user and user.assigned_plans else []
+        params = {"$select": "id,assignedPlans"}
+        user = await self._call(lambda: self.graph.get(user_path(user_id), GraphUser, params))
         return any(
-            str(p.service_plan_id).lower() == TEAMS_PHONE_PLAN and (p.capability_status or "").lower() == "enabled"
-            for p in plans
+            (p.service_plan_id or "").lower() == TEAMS_PHONE_PLAN and (p.capability_status or "").lower() == "enabled"
+            for p in user.assigned_plans
         )
 
     async def _call(self, request: Callable[[], Awaitable[T]]) -> T:
         try:
             return await request()
-        except APIError as exc:
+        except GraphError as exc:
             raise _directory_error(exc) from None
         except ClientAuthenticationError as exc:
             raise DirectoryError(
@@ -302,16 +282,13 @@ class Directory:
             raise DirectoryError("Microsoft Graph did not answer in time") from None
 
 
-def _directory_error(exc: APIError) -> DirectoryError:
-    status = exc.response_status_code
-    error = getattr(exc, "error", None)
-    code = getattr(error, "code", None) or ""
-    message = getattr(error, "message", None) or str(exc)
+def _directory_error(exc: GraphError) -> DirectoryError:
+    status, code, message = exc.status, exc.code, exc.message
     if status == 404:
         return UserNotFound(message)
     if status == 429:
-        retry_after = _retry_after(exc.response_headers or {})
-        return Throttled(f"Graph is throttling this app ({code}); retry after {retry_after or '?'} s", retry_after)
+        wait = exc.retry_after
+        return Throttled(f"Graph is throttling this app ({code}); retry after {wait or '?'} s", wait)
     if status == 403:
         return DirectoryError(
             f"Graph refused ({code}: {message}); grant the app User.Read.All and Presence.Read.All "
@@ -320,17 +297,6 @@ def _directory_error(exc: APIError) -> DirectoryError:
     if status == 401:
         return DirectoryError(f"Graph did not accept the token ({code}: {message})")
     return DirectoryError(f"Graph answered {status} ({code}: {message})")
-
-
-def _retry_after(headers: Any) -> float | None:
-    for name, value in dict(headers).items():
-        if str(name).lower() == "retry-after":
-            text = next(iter(value), "") if isinstance(value, list | tuple | set) else value
-            try:
-                return float(text)
-            except (TypeError, ValueError):
-                return None
-    return None
 
 
 def is_object_id(text: str) -> bool:
